@@ -1,0 +1,590 @@
+"""DynamoDB AttributeValues to Python values and back, exactly.
+
+A DynamoDB stream record carries every attribute in its typed wire form, an object with one
+*type descriptor* key: ``{"S": "text"}``, ``{"N": "42"}``, ``{"M": {...}}``. This module
+turns those into plain Python values and back, for all ten descriptors:
+
+========== ================================== ==========================================
+descriptor wire value                         Python value
+========== ================================== ==========================================
+``S``      string                             ``str``
+``N``      string of digits                   ``int`` or ``Decimal`` (see *numbers*)
+``B``      base64 text (Lambda) or ``bytes``  ``bytes``
+``BOOL``   ``true`` / ``false``               ``bool``
+``NULL``   ``true``                           ``None``
+``M``      object of AttributeValues          ``dict``
+``L``      array of AttributeValues           ``list``
+``SS``     array of strings                   ``set[str]``
+``NS``     array of number strings            ``set[int | Decimal]``
+``BS``     array of base64 text or ``bytes``  ``set[bytes]``
+========== ================================== ==========================================
+
+Numbers are exact. ``numbers="auto"`` (the default) gives ``int`` for integral values and
+``decimal.Decimal`` otherwise; ``numbers="decimal"`` gives ``Decimal`` always (what boto3's
+``TypeDeserializer`` does); ``numbers="float"`` gives ``float`` and is lossy: opt in only when
+you know your numbers fit a double. Number text that DynamoDB itself would reject (more than 38
+significant digits, magnitude outside 1E-130..9.99E+125, NaN, Infinity, malformed) raises
+:class:`~streamflow.errors.AttributeDecodeError`: nothing is silently rounded.
+
+Binary values arrive as base64 text in a Lambda event and as ``bytes`` from boto3's
+GetRecords; both decode to ``bytes``.
+
+Every problem raises :class:`~streamflow.errors.AttributeDecodeError` or
+:class:`~streamflow.errors.AttributeEncodeError` with the attribute path
+(``NewImage.meta.history[2].deep``) and the reason; never a bare ``KeyError``, ``TypeError``
+or ``RecursionError``. Nesting is limited to DynamoDB's 32 levels.
+"""
+
+from __future__ import annotations
+
+import binascii
+import math
+import re
+from collections.abc import Callable, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
+
+from streamflow.errors import AttributeDecodeError, AttributeEncodeError
+
+__all__ = [
+    "MAX_NESTING_DEPTH",
+    "BinaryMode",
+    "NumberMode",
+    "deserialize",
+    "deserialize_item",
+    "item_size",
+    "serialize",
+    "serialize_item",
+]
+
+NumberMode = Literal["auto", "decimal", "float"]
+"""How ``N`` values decode: ``"auto"`` (int or Decimal), ``"decimal"`` or ``"float"`` (lossy)."""
+
+BinaryMode = Literal["bytes", "base64"]
+"""How ``B``/``BS`` values encode: ``bytes`` (boto3's form) or base64 text (the Lambda event's)."""
+
+MAX_NESTING_DEPTH = 32
+"""DynamoDB's limit on nested ``M``/``L`` levels; deeper values raise."""
+
+_MAX_DIGITS = 38
+_MIN_ADJUSTED = -130
+_MAX_ADJUSTED = 125
+_NUMBER_TEXT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_BASE64_TEXT = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
+
+
+class _Fail(Exception):
+    """Internal: a problem found deep in a value; the path is added while it unwinds."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.trail: list[str] = []  # innermost first: ".key" or "[index]"
+
+    def path(self, prefix: str) -> str:
+        inner = "".join(reversed(self.trail))
+        if prefix:
+            return prefix + inner
+        return inner[1:] if inner.startswith(".") else inner
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float, Decimal)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, (list, tuple)):
+        return "array"
+    if isinstance(value, Mapping):
+        return "object"
+    return type(value).__name__
+
+
+# --- numbers ------------------------------------------------------------------------------
+
+
+def _checked_decimal(text: str) -> Decimal:
+    """Parse number text as DynamoDB would accept it, or raise _Fail."""
+    if not _NUMBER_TEXT.fullmatch(text):
+        raise _Fail(f"malformed number {text!r}")
+    number = Decimal(text)
+    _check_range(number, text)
+    return number
+
+
+def _check_range(number: Decimal, shown: object) -> None:
+    if not number.is_finite():
+        raise _Fail(f"{shown!r} is not a finite number")
+    if number.is_zero():
+        return
+    digits = number.as_tuple().digits
+    significant = len(digits)
+    while significant > 1 and digits[significant - 1] == 0:
+        significant -= 1
+    if significant > _MAX_DIGITS:
+        raise _Fail(
+            f"number {shown!s} has {significant} significant digits; DynamoDB keeps at most 38"
+        )
+    adjusted = number.adjusted()
+    if adjusted > _MAX_ADJUSTED or adjusted < _MIN_ADJUSTED:
+        raise _Fail(f"number {shown!s} is outside DynamoDB's range 1E-130 to 9.99E+125")
+
+
+def _number_auto(text: str) -> int | Decimal:
+    if len(text) <= _MAX_DIGITS and text.isdigit() and text.isascii():
+        return int(text)  # the common case: a small non-negative integer
+    number = _checked_decimal(text)
+    if number == number.to_integral_value():
+        return int(number)
+    return number
+
+
+def _number_decimal(text: str) -> Decimal:
+    return _checked_decimal(text)
+
+
+def _number_float(text: str) -> float:
+    return float(_checked_decimal(text))
+
+
+_NUMBER_PARSERS: dict[str, Callable[[str], Any]] = {
+    "auto": _number_auto,
+    "decimal": _number_decimal,
+    "float": _number_float,
+}
+
+
+# --- binary -------------------------------------------------------------------------------
+
+
+def _binary(value: object) -> bytes:
+    if type(value) is bytes:
+        return value
+    if isinstance(value, (bytearray, memoryview)):
+        return bytes(value)
+    if isinstance(value, str):
+        if not (len(value) % 4 == 0 and _BASE64_TEXT.fullmatch(value)):
+            raise _Fail("invalid base64 text in a binary value")
+        try:
+            return binascii.a2b_base64(value)
+        except binascii.Error as exc:  # pragma: no cover - the pattern rules these out
+            raise _Fail(f"invalid base64 text in a binary value: {exc}") from None
+    raise _Fail(f"binary value must be base64 text or bytes, got {_json_type(value)}")
+
+
+# --- decoding -----------------------------------------------------------------------------
+
+
+def _make_decoder(number: Callable[[str], Any]) -> Callable[[Any, int], Any]:
+    """Build the decoder of one AttributeValue for one number policy.
+
+    The hot path is one function with the descriptors tested in order of frequency; errors
+    raise ``_Fail`` and collect their path while unwinding, so no path is built on success.
+    """
+
+    def value(av: Any, depth: int) -> Any:
+        try:
+            ((tag, inner),) = av.items()
+        except (AttributeError, ValueError, TypeError):
+            raise _shape_failure(av) from None
+        if tag == "S":
+            if type(inner) is str:
+                return inner
+        elif tag == "N":
+            if type(inner) is str:
+                return number(inner)
+        elif tag == "M":
+            if type(inner) is dict:
+                if depth >= MAX_NESTING_DEPTH:
+                    raise _Fail(f"nested deeper than DynamoDB's {MAX_NESTING_DEPTH} levels")
+                depth += 1
+                out = {}
+                for key, item in inner.items():
+                    try:
+                        out[key] = value(item, depth)
+                    except _Fail as fail:
+                        fail.trail.append(f".{key}")
+                        raise
+                return out
+        elif tag == "BOOL":
+            if type(inner) is bool:
+                return inner
+        elif tag == "L":
+            if type(inner) is list:
+                if depth >= MAX_NESTING_DEPTH:
+                    raise _Fail(f"nested deeper than DynamoDB's {MAX_NESTING_DEPTH} levels")
+                depth += 1
+                items = []
+                for index, item in enumerate(inner):
+                    try:
+                        items.append(value(item, depth))
+                    except _Fail as fail:
+                        fail.trail.append(f"[{index}]")
+                        raise
+                return items
+        elif tag == "NULL":
+            if inner is True:
+                return None
+            raise _Fail(f"NULL value must be true, got {inner!r}")
+        elif tag == "SS":
+            return _set(tag, inner, _string)
+        elif tag == "NS":
+            return _set(tag, inner, _number_text(number))
+        elif tag == "B":
+            return _binary(inner)
+        elif tag == "BS":
+            return _set(tag, inner, _binary)
+        else:
+            raise _Fail(f"unknown type descriptor {tag!r}")
+        raise _Fail(f"{tag} value must be {_EXPECTED[tag]}, got {_json_type(inner)}")
+
+    return value
+
+
+_EXPECTED = {
+    "S": "a string",
+    "N": "a string of digits",
+    "M": "an object",
+    "L": "an array",
+    "BOOL": "a boolean",
+}
+
+
+def _shape_failure(av: object) -> _Fail:
+    if not isinstance(av, Mapping):
+        return _Fail(f"expected an AttributeValue object, got {_json_type(av)}")
+    if not av:
+        return _Fail("empty AttributeValue: no type descriptor")
+    keys = ", ".join(sorted(map(str, av)))
+    return _Fail(f"AttributeValue must have exactly one type descriptor, got {keys}")
+
+
+def _string(value: object) -> str:
+    if type(value) is str:
+        return value
+    raise _Fail(f"string set member must be a string, got {_json_type(value)}")
+
+
+def _number_text(number: Callable[[str], Any]) -> Callable[[object], Any]:
+    def member(value: object) -> Any:
+        if type(value) is str:
+            return number(value)
+        raise _Fail(f"number set member must be a string of digits, got {_json_type(value)}")
+
+    return member
+
+
+def _set(tag: str, inner: object, member: Callable[[Any], Any]) -> set[Any]:
+    if type(inner) is not list:
+        raise _Fail(f"{tag} value must be an array, got {_json_type(inner)}")
+    if not inner:
+        raise _Fail(f"{tag} set is empty; DynamoDB sets hold at least one member")
+    out = set()
+    for index, item in enumerate(inner):
+        try:
+            out.add(member(item))
+        except _Fail as fail:
+            fail.trail.append(f"[{index}]")
+            raise
+    if len(out) != len(inner):
+        raise _Fail(f"{tag} set has duplicate members")
+    return out
+
+
+_DECODERS: dict[str, Callable[[Any, int], Any]] = {
+    mode: _make_decoder(parser) for mode, parser in _NUMBER_PARSERS.items()
+}
+
+
+def _decoder(numbers: str) -> Callable[[Any, int], Any]:
+    try:
+        return _DECODERS[numbers]
+    except KeyError:
+        raise ValueError(
+            f"numbers must be 'auto', 'decimal' or 'float', got {numbers!r}"
+        ) from None
+
+
+def deserialize(attribute_value: Mapping[str, Any], *, numbers: NumberMode = "auto") -> Any:
+    """Decode one DynamoDB AttributeValue into a Python value.
+
+    Args:
+        attribute_value: an object with one type descriptor, e.g. ``{"N": "42"}``.
+        numbers: ``"auto"`` (int or Decimal), ``"decimal"`` or ``"float"`` (lossy).
+
+    Returns:
+        The Python value: see the module's table.
+
+    Raises:
+        AttributeDecodeError: the value is malformed; its ``path`` says where.
+
+    >>> deserialize({"M": {"score": {"N": "30"}, "tags": {"SS": ["a"]}}})
+    {'score': 30, 'tags': {'a'}}
+    >>> deserialize({"N": "0.375"})
+    Decimal('0.375')
+    """
+    try:
+        return _decoder(numbers)(attribute_value, 0)
+    except _Fail as fail:
+        raise AttributeDecodeError(fail.path(""), fail.reason) from None
+
+
+def deserialize_item(
+    image: Mapping[str, Any], *, numbers: NumberMode = "auto", path: str = ""
+) -> dict[str, Any]:
+    """Decode an item (a map of attribute names to AttributeValues), e.g. a ``NewImage``.
+
+    Args:
+        image: the item in wire form.
+        numbers: ``"auto"`` (int or Decimal), ``"decimal"`` or ``"float"`` (lossy).
+        path: a prefix for error paths, e.g. ``"NewImage"``.
+
+    Returns:
+        A new ``dict`` of attribute names to Python values.
+
+    Raises:
+        AttributeDecodeError: an attribute is malformed; its ``path`` says which.
+
+    >>> deserialize_item({"PK": {"S": "USER#7"}, "total": {"N": "40"}})
+    {'PK': 'USER#7', 'total': 40}
+    """
+    decode = _decoder(numbers)
+    if type(image) is not dict and not isinstance(image, Mapping):
+        raise AttributeDecodeError(path, f"an item must be an object, got {_json_type(image)}")
+    out = {}
+    for name, av in image.items():
+        try:
+            out[name] = decode(av, 0)
+        except _Fail as fail:
+            fail.trail.append(f".{name}")
+            raise AttributeDecodeError(fail.path(path), fail.reason) from None
+    return out
+
+
+def _decode_attribute(av: Any, numbers: str, path: str, name: str) -> Any:
+    """Decode one attribute of an image; errors carry ``path.name``. Used by records."""
+    try:
+        return _DECODERS[numbers](av, 0)
+    except _Fail as fail:
+        fail.trail.append(f".{name}")
+        raise AttributeDecodeError(fail.path(path), fail.reason) from None
+
+
+# --- encoding -----------------------------------------------------------------------------
+
+
+def _encode_number(value: int | float | Decimal) -> str:
+    if type(value) is int:
+        if -(10**_MAX_DIGITS) < value < 10**_MAX_DIGITS:
+            return str(value)
+        number = Decimal(value)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise _Fail(f"{value!r} has no DynamoDB form: numbers must be finite")
+        number = Decimal(repr(value))  # the shortest text that reads back as this float
+    elif isinstance(value, Decimal):
+        number = value
+    else:
+        number = Decimal(int(value))
+    _check_range(number, value)
+    if number.is_zero():
+        return "0"
+    return str(number)
+
+
+def _encode(value: Any, depth: int, binary: str) -> dict[str, Any]:
+    if isinstance(value, str):
+        return {"S": str(value)}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, (int, float, Decimal)):
+        return {"N": _encode_number(value)}
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return {"B": _encode_binary(value, binary)}
+    if isinstance(value, Mapping):
+        if depth >= MAX_NESTING_DEPTH:
+            raise _Fail(f"nested deeper than DynamoDB's {MAX_NESTING_DEPTH} levels")
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise _Fail(f"map keys must be strings, got {type(key).__name__} {key!r}")
+            try:
+                out[key] = _encode(item, depth + 1, binary)
+            except _Fail as fail:
+                fail.trail.append(f".{key}")
+                raise
+        return {"M": out}
+    if isinstance(value, (list, tuple)):
+        if depth >= MAX_NESTING_DEPTH:
+            raise _Fail(f"nested deeper than DynamoDB's {MAX_NESTING_DEPTH} levels")
+        items = []
+        for index, item in enumerate(value):
+            try:
+                items.append(_encode(item, depth + 1, binary))
+            except _Fail as fail:
+                fail.trail.append(f"[{index}]")
+                raise
+        return {"L": items}
+    if isinstance(value, (set, frozenset)):
+        return _encode_set(value, binary)
+    hint = ""
+    if hasattr(value, "isoformat"):
+        hint = "; store dates and times as ISO-8601 text or epoch numbers"
+    raise _Fail(f"{type(value).__name__} has no DynamoDB form{hint}")
+
+
+def _encode_binary(value: bytes | bytearray | memoryview, binary: str) -> bytes | str:
+    data = bytes(value)
+    if binary == "base64":
+        return binascii.b2a_base64(data, newline=False).decode("ascii")
+    return data
+
+
+def _encode_set(value: set[Any] | frozenset[Any], binary: str) -> dict[str, Any]:
+    if not value:
+        raise _Fail("empty set; DynamoDB sets hold at least one member")
+    kinds = {_set_kind(member) for member in value}
+    if len(kinds) != 1:
+        raise _Fail("set mixes types; a DynamoDB set holds only strings, numbers or binary")
+    (kind,) = kinds
+    members: list[Any]
+    if kind == "SS":
+        members = sorted(value)
+    elif kind == "NS":
+        members = [_encode_number(member) for member in value]
+        if len({Decimal(text) for text in members}) != len(members):
+            raise _Fail("number set has duplicate members once written as DynamoDB numbers")
+        members.sort(key=Decimal)
+    else:
+        members = [_encode_binary(member, binary) for member in sorted(value)]
+    return {kind: members}
+
+
+def _set_kind(member: object) -> str:
+    if isinstance(member, str):
+        return "SS"
+    if isinstance(member, (int, float, Decimal)) and not isinstance(member, bool):
+        return "NS"
+    if isinstance(member, (bytes, bytearray, memoryview)):
+        return "BS"
+    raise _Fail(f"set member {member!r} is not a string, number or bytes")
+
+
+def _check_binary_mode(binary: str) -> None:
+    if binary not in ("bytes", "base64"):
+        raise ValueError(f"binary must be 'bytes' or 'base64', got {binary!r}")
+
+
+def serialize(value: Any, *, binary: BinaryMode = "bytes") -> dict[str, Any]:
+    """Encode a Python value as a DynamoDB AttributeValue.
+
+    ``str`` becomes ``S``; ``bool`` ``BOOL``; ``int``, ``Decimal`` and finite ``float``
+    ``N`` (a float is written as its shortest round-trip text); ``None`` ``NULL``; bytes
+    ``B``; mappings ``M``; lists and tuples ``L``; non-empty sets of one kind ``SS``, ``NS``
+    or ``BS`` (written in sorted order).
+
+    Args:
+        value: the value to encode.
+        binary: ``"bytes"`` for boto3 calls, ``"base64"`` for the JSON of a Lambda event.
+
+    Returns:
+        The AttributeValue, a one-key ``dict``.
+
+    Raises:
+        AttributeEncodeError: the value, or something inside it, has no DynamoDB form (an
+            empty or mixed set, NaN, a number out of DynamoDB's range, a ``datetime``...).
+
+    >>> serialize({"score": 30, "tags": {"b", "a"}})
+    {'M': {'score': {'N': '30'}, 'tags': {'SS': ['a', 'b']}}}
+    """
+    _check_binary_mode(binary)
+    try:
+        return _encode(value, 0, binary)
+    except _Fail as fail:
+        raise AttributeEncodeError(fail.path(""), fail.reason) from None
+
+
+def serialize_item(item: Mapping[str, Any], *, binary: BinaryMode = "bytes") -> dict[str, Any]:
+    """Encode a mapping of attribute names to Python values as a DynamoDB item.
+
+    Args:
+        item: attribute names to values.
+        binary: ``"bytes"`` for boto3 calls, ``"base64"`` for the JSON of a Lambda event.
+
+    Returns:
+        A new ``dict`` of attribute names to AttributeValues.
+
+    Raises:
+        AttributeEncodeError: an attribute has no DynamoDB form; its ``path`` says which.
+
+    >>> serialize_item({"PK": "USER#7", "total": 40})
+    {'PK': {'S': 'USER#7'}, 'total': {'N': '40'}}
+    """
+    _check_binary_mode(binary)
+    if not isinstance(item, Mapping):
+        raise AttributeEncodeError("", f"an item must be a mapping, got {type(item).__name__}")
+    out = {}
+    for name, value in item.items():
+        if not isinstance(name, str):
+            raise AttributeEncodeError("", f"attribute names must be strings, got {name!r}")
+        try:
+            out[name] = _encode(value, 0, binary)
+        except _Fail as fail:
+            fail.trail.append(f".{name}")
+            raise AttributeEncodeError(fail.path(""), fail.reason) from None
+    return out
+
+
+# --- sizes --------------------------------------------------------------------------------
+
+
+def item_size(item: Mapping[str, Any]) -> int:
+    """The size DynamoDB bills for an item, by its documented sizing rules.
+
+    Each attribute counts its name's UTF-8 bytes plus its value: strings their UTF-8 bytes,
+    binary its bytes, numbers one byte per two significant digits plus one, booleans and
+    nulls one byte, sets the sum of their members, and maps and lists three bytes plus one
+    byte and the size of each element (names included for maps). The result is what write
+    and read capacity units are computed from (1 WCU per started KB).
+
+    Args:
+        item: attribute names to Python values (as :func:`deserialize_item` returns).
+
+    Returns:
+        The size in bytes.
+
+    Raises:
+        AttributeEncodeError: a value has no DynamoDB form.
+
+    >>> item_size({"PK": "USER#7", "total": 40})
+    15
+    """
+    try:
+        return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
+    except _Fail as fail:
+        raise AttributeEncodeError(fail.path(""), fail.reason) from None
+
+
+def _value_size(value: Any) -> int:
+    if isinstance(value, str):
+        return len(value.encode())
+    if isinstance(value, bool) or value is None:
+        return 1
+    if isinstance(value, (int, float, Decimal)):
+        digits = Decimal(_encode_number(value)).normalize().as_tuple().digits
+        return (len(digits) + 1) // 2 + 1
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return len(bytes(value))
+    if isinstance(value, Mapping):
+        return 3 + sum(len(str(k).encode()) + _value_size(v) + 1 for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return 3 + sum(_value_size(v) + 1 for v in value)
+    if isinstance(value, (set, frozenset)):
+        return sum(_value_size(v) for v in value)
+    raise _Fail(f"{type(value).__name__} has no DynamoDB form")

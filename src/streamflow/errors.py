@@ -1,0 +1,172 @@
+"""Every exception streamflow raises.
+
+This module is a leaf: it imports nothing from the package, so any module can import it
+without creating a cycle. Each error subclasses :class:`StreamflowError` *and* the builtin it
+resembles, so ``except ValueError`` keeps working in code that does not know streamflow, and
+``except StreamflowError`` catches everything the library raises on purpose.
+
+The tree::
+
+    StreamflowError
+    ├── AttributeDecodeError   (ValueError)  an AttributeValue that cannot be read
+    ├── AttributeEncodeError   (ValueError)  a Python value with no DynamoDB form
+    ├── RecordShapeError       (ValueError)  an event or record that is not a stream record
+    ├── ModelError             (ValueError)  an item that does not fit the user's model
+    ├── KeyTemplateError       (ValueError)  a key that does not fit its KeyTemplate
+    └── FilterValidationError  (ValueError)  a filter pattern AWS would reject
+
+Errors keep their context as attributes (``path``, ``reason``, ``index``, ``event_id``...) and
+build their message from them, so callers can log or inspect them without parsing text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = [
+    "AttributeDecodeError",
+    "AttributeEncodeError",
+    "FilterValidationError",
+    "KeyTemplateError",
+    "ModelError",
+    "RecordShapeError",
+    "StreamflowError",
+]
+
+
+class StreamflowError(Exception):
+    """Root of every error that streamflow raises on purpose."""
+
+
+class _PathError(StreamflowError, ValueError):
+    """An error at a place in a nested value: ``path`` says where, ``reason`` says what."""
+
+    path: str
+    reason: str
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        where = f" at {path}" if path else ""
+        super().__init__(f"{reason}{where}")
+
+    def __reduce__(self) -> tuple[type[_PathError], tuple[str, str]]:
+        return (type(self), (self.path, self.reason))
+
+
+class AttributeDecodeError(_PathError):
+    """A DynamoDB AttributeValue that cannot be decoded.
+
+    Attributes:
+        path: where the bad value sits, e.g. ``NewImage.meta.history[2].deep``.
+        reason: what is wrong with it.
+    """
+
+
+class AttributeEncodeError(_PathError):
+    """A Python value that has no DynamoDB AttributeValue form.
+
+    Attributes:
+        path: where the bad value sits, e.g. ``tags`` or ``meta.ratio``.
+        reason: what is wrong with it.
+    """
+
+
+class FilterValidationError(_PathError):
+    """A filter pattern that Lambda would reject at CreateEventSourceMapping time.
+
+    Attributes:
+        path: the dotted field path in the pattern (empty for the whole pattern).
+        reason: why AWS rejects it.
+    """
+
+
+class RecordShapeError(StreamflowError, ValueError):
+    """An event or record that does not have the shape of a DynamoDB stream record.
+
+    Attributes:
+        field: the missing or invalid field, e.g. ``dynamodb.SequenceNumber``.
+        reason: what is wrong with it.
+        index: the record's position in the event, when known.
+        event_id: the record's ``eventID``, when known.
+    """
+
+    field: str
+    reason: str
+    index: int | None
+    event_id: str | None
+
+    def __init__(
+        self,
+        field: str,
+        reason: str,
+        *,
+        index: int | None = None,
+        event_id: str | None = None,
+    ) -> None:
+        self.field = field
+        self.reason = reason
+        self.index = index
+        self.event_id = event_id
+        parts = []
+        if index is not None:
+            parts.append(f"record {index}")
+        if event_id is not None:
+            parts.append(f"eventID {event_id!r}")
+        which = f" ({', '.join(parts)})" if parts else ""
+        at = f"{field}: " if field else ""
+        super().__init__(f"{at}{reason}{which}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_record_shape_error, (self.field, self.reason, self.index, self.event_id))
+
+
+def _rebuild_record_shape_error(
+    field: str, reason: str, index: int | None, event_id: str | None
+) -> RecordShapeError:
+    return RecordShapeError(field, reason, index=index, event_id=event_id)
+
+
+class ModelError(StreamflowError, ValueError):
+    """An item that does not fit the model it is mapped onto.
+
+    Every problem is collected before raising, so one error lists them all.
+
+    Attributes:
+        model: the name of the target model.
+        problems: ``(path, reason)`` pairs, one per field that failed.
+    """
+
+    model: str
+    problems: tuple[tuple[str, str], ...]
+
+    def __init__(self, model: str, problems: Sequence[tuple[str, str]]) -> None:
+        self.model = model
+        self.problems = tuple(problems)
+        lines = "\n".join(f"  {path or '<item>'}: {reason}" for path, reason in self.problems)
+        count = len(self.problems)
+        noun = "problem" if count == 1 else "problems"
+        super().__init__(f"item does not fit {model} ({count} {noun}):\n{lines}")
+
+    def __reduce__(self) -> tuple[type[ModelError], tuple[str, tuple[tuple[str, str], ...]]]:
+        return (type(self), (self.model, self.problems))
+
+
+class KeyTemplateError(StreamflowError, ValueError):
+    """A key that does not fit its :class:`~streamflow.models.KeyTemplate`, or a bad template.
+
+    Attributes:
+        template: the template text, e.g. ``SCORE#{score_id}``.
+        reason: what is wrong.
+    """
+
+    template: str
+    reason: str
+
+    def __init__(self, template: str, reason: str) -> None:
+        self.template = template
+        self.reason = reason
+        super().__init__(f"{reason} (template {template!r})")
+
+    def __reduce__(self) -> tuple[type[KeyTemplateError], tuple[str, str]]:
+        return (type(self), (self.template, self.reason))

@@ -1,0 +1,732 @@
+"""Typed, immutable DynamoDB stream records, read from a Lambda event or from GetRecords.
+
+:func:`parse_event` turns the event Lambda hands a function into :class:`StreamRecord` objects;
+:meth:`StreamRecord.from_get_records` does the same for one record of boto3's
+``dynamodbstreams.get_records``. A change read either way gives equal records, and both keep
+:attr:`StreamRecord.raw` in the Lambda shape (base64 binary, epoch-second timestamps,
+``eventSourceARN``), which is what event filters match.
+
+Records are cheap to make: the required fields are checked up front, and images are decoded
+only when first read (then cached). :meth:`StreamRecord.new_value` decodes a single attribute
+without decoding the rest of the image.
+"""
+
+from __future__ import annotations
+
+import binascii
+import datetime as _dt
+import json
+from collections.abc import Mapping
+from enum import Enum
+from functools import cached_property
+from typing import Any, NoReturn, TypeVar
+
+from streamflow.codec import NumberMode, _decode_attribute, _decoder, deserialize_item
+from streamflow.errors import AttributeDecodeError, RecordShapeError
+
+__all__ = ["EventName", "StreamRecord", "StreamViewType", "parse_event"]
+
+T = TypeVar("T")
+
+_UTC = _dt.timezone.utc
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_UTC)
+_TTL_IDENTITY = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+_MISSING: Any = object()
+
+
+class EventName(str, Enum):
+    """The kind of change a stream record describes (the wire text is the value)."""
+
+    INSERT = "INSERT"
+    MODIFY = "MODIFY"
+    REMOVE = "REMOVE"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class StreamViewType(str, Enum):
+    """What a stream captures of each changed item (the wire text is the value)."""
+
+    KEYS_ONLY = "KEYS_ONLY"
+    NEW_IMAGE = "NEW_IMAGE"
+    OLD_IMAGE = "OLD_IMAGE"
+    NEW_AND_OLD_IMAGES = "NEW_AND_OLD_IMAGES"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_EVENT_NAMES = {member.value: member for member in EventName}
+_VIEW_TYPES = {member.value: member for member in StreamViewType}
+
+
+class StreamRecord:
+    """One change to one item, as a DynamoDB stream delivers it.
+
+    Immutable. Make records with :func:`parse_event`, :meth:`from_lambda`,
+    :meth:`from_get_records` or :meth:`from_kinesis`, not with the constructor.
+
+    Attributes:
+        raw: the record exactly as Lambda delivers it (what event filters match).
+        event_id: the record's unique ``eventID``.
+        event_name: INSERT, MODIFY or REMOVE.
+        sequence_number: the record's position in its shard, as text (21 to 40 digits).
+        index: the record's position in the event it came from, when known.
+
+    Usage::
+
+        from streamflow import parse_event
+
+        def handler(event, context):
+            for record in parse_event(event):
+                if record.event_name is EventName.INSERT:
+                    print(record.keys["PK"], record.new_value("points"))
+    """
+
+    raw: dict[str, Any]
+    event_id: str
+    event_name: EventName
+    sequence_number: str
+    index: int | None
+    _change: dict[str, Any]
+    _ddb: dict[str, Any]
+    _numbers: NumberMode
+
+    def __init__(self) -> None:
+        raise TypeError(
+            "make a StreamRecord with parse_event(), StreamRecord.from_lambda(), "
+            "from_get_records() or from_kinesis()"
+        )
+
+    # --- construction ---------------------------------------------------------------------
+
+    @classmethod
+    def _build(
+        cls,
+        raw: dict[str, Any],
+        change: dict[str, Any],
+        index: int | None,
+        numbers: NumberMode,
+        sequence_path: tuple[dict[str, Any], str, str],
+    ) -> StreamRecord:
+        try:
+            ddb = change["dynamodb"]
+            event_id = change["eventID"]
+            event_name = _EVENT_NAMES[change["eventName"]]
+            holder, key, _ = sequence_path
+            sequence = holder[key]
+            ddb["Keys"]  # noqa: B018 - presence check; AWS always sends Keys
+        except (KeyError, TypeError):
+            _diagnose(change, index, sequence_path)
+        if type(event_id) is not str or type(sequence) is not str or type(ddb) is not dict:
+            _diagnose(change, index, sequence_path)
+        if not (sequence.isdigit() and sequence.isascii()):
+            raise RecordShapeError(
+                sequence_path[2], f"sequence number must be digits, got {sequence!r}",
+                index=index, event_id=event_id,
+            )
+        self = object.__new__(cls)
+        attrs = self.__dict__
+        attrs["raw"] = raw
+        attrs["_change"] = change
+        attrs["_ddb"] = ddb
+        attrs["event_id"] = event_id
+        attrs["event_name"] = event_name
+        attrs["sequence_number"] = sequence
+        attrs["index"] = index
+        attrs["_numbers"] = numbers
+        return self
+
+    @classmethod
+    def from_lambda(
+        cls, raw: Mapping[str, Any], *, index: int | None = None, numbers: NumberMode = "auto"
+    ) -> StreamRecord:
+        """Read one record of a Lambda DynamoDB stream event.
+
+        Args:
+            raw: one element of the event's ``Records``.
+            index: its position in the event, named in errors.
+            numbers: how ``N`` values decode: ``"auto"``, ``"decimal"`` or ``"float"``.
+
+        Returns:
+            The record; ``raw`` is kept as given (not copied).
+
+        Raises:
+            RecordShapeError: a required field is missing or of the wrong type.
+
+        >>> from streamflow import testing
+        >>> raw = testing.event(testing.insert({"PK": "USER#7", "SK": "TOTAL"}))["Records"][0]
+        >>> StreamRecord.from_lambda(raw).keys
+        {'PK': 'USER#7', 'SK': 'TOTAL'}
+        """
+        _decoder(numbers)  # reject a bad policy now, not at first image access
+        if type(raw) is not dict:
+            if not isinstance(raw, Mapping):
+                raise RecordShapeError(
+                    "", f"a stream record must be an object, got {type(raw).__name__}",
+                    index=index,
+                )
+            raw = dict(raw)
+        return cls._build(raw, raw, index, numbers, (_ddb_of(raw), "SequenceNumber",
+                                                     "dynamodb.SequenceNumber"))
+
+    @classmethod
+    def from_get_records(
+        cls, record: Mapping[str, Any], *, stream_arn: str, numbers: NumberMode = "auto"
+    ) -> StreamRecord:
+        """Read one record of boto3's ``dynamodbstreams.get_records(...)["Records"]``.
+
+        The record is converted to the shape Lambda delivers: binary values as base64 text,
+        ``ApproximateCreationDateTime`` as epoch seconds, ``userIdentity`` with Lambda's
+        lower-case keys, and ``eventSourceARN`` set to ``stream_arn``.
+
+        Args:
+            record: one record as boto3 returns it (bytes for binary, a datetime for time).
+            stream_arn: the ARN of the stream it was read from.
+            numbers: how ``N`` values decode: ``"auto"``, ``"decimal"`` or ``"float"``.
+
+        Returns:
+            The record, equal to the one Lambda would have delivered for the same change.
+
+        Raises:
+            RecordShapeError: a required field is missing or of the wrong type.
+        """
+        if not isinstance(record, Mapping):
+            raise RecordShapeError(
+                "", f"a GetRecords record must be an object, got {type(record).__name__}"
+            )
+        raw = _lambda_shape(record, stream_arn)
+        return cls.from_lambda(raw, numbers=numbers)
+
+    @classmethod
+    def from_kinesis(
+        cls, raw: Mapping[str, Any], *, index: int | None = None, numbers: NumberMode = "auto"
+    ) -> StreamRecord:
+        """Read one record of a Lambda Kinesis event that carries a DynamoDB change.
+
+        Kinesis Data Streams for DynamoDB wraps each change as base64 JSON in
+        ``kinesis.data``. The Kinesis sequence number becomes :attr:`sequence_number` (it is
+        what ``batchItemFailures`` must name), the stream view type is reported as
+        NEW_AND_OLD_IMAGES, and ``raw`` stays the Kinesis record as Lambda delivered it.
+
+        Raises:
+            RecordShapeError: the record is not a Kinesis record holding a DynamoDB change.
+        """
+        if not isinstance(raw, Mapping):
+            raise RecordShapeError(
+                "", f"a stream record must be an object, got {type(raw).__name__}", index=index
+            )
+        raw = dict(raw)
+        kinesis = raw.get("kinesis")
+        if not isinstance(kinesis, dict) or not isinstance(kinesis.get("data"), str):
+            raise RecordShapeError("kinesis.data", "missing or not text", index=index)
+        try:
+            change = json.loads(binascii.a2b_base64(kinesis["data"]))
+        except (binascii.Error, ValueError) as exc:
+            raise RecordShapeError(
+                "kinesis.data", f"not base64-encoded JSON: {exc}", index=index
+            ) from None
+        if not isinstance(change, dict) or change.get("eventSource") != "aws:dynamodb":
+            raise RecordShapeError(
+                "kinesis.data",
+                "this Kinesis record does not carry a DynamoDB change "
+                "(its data has no eventSource 'aws:dynamodb')",
+                index=index,
+            )
+        return cls._build(
+            raw, change, index, numbers, (kinesis, "sequenceNumber", "kinesis.sequenceNumber")
+        )
+
+    # --- immutability, equality ----------------------------------------------------------
+
+    def __setattr__(self, name: str, value: object) -> NoReturn:
+        raise AttributeError(f"StreamRecord is immutable; cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> NoReturn:
+        raise AttributeError(f"StreamRecord is immutable; cannot delete {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, StreamRecord):
+            return NotImplemented
+        return self.raw == other.raw
+
+    def __hash__(self) -> int:
+        return hash((self.event_source_arn, self.sequence_number))
+
+    def __repr__(self) -> str:
+        keys = self._ddb.get("Keys")
+        return (
+            f"StreamRecord({self.event_name.value}, sequence_number={self.sequence_number!r}, "
+            f"keys={keys!r})"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (self.raw, self.index, self._numbers))
+
+    # --- fields ---------------------------------------------------------------------------
+
+    def _field(self, where: dict[str, Any], key: str, path: str, kind: type[T]) -> T:
+        value = where.get(key, _MISSING)
+        if value is _MISSING:
+            raise RecordShapeError(path, "missing", index=self.index, event_id=self.event_id)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise RecordShapeError(
+                path,
+                f"must be {kind.__name__}, got {type(value).__name__}",
+                index=self.index,
+                event_id=self.event_id,
+            )
+        return value
+
+    @cached_property
+    def event_version(self) -> str:
+        """The record format version (``eventVersion``), ``"1.1"`` on AWS today."""
+        return self._field(self.raw, "eventVersion", "eventVersion", str)
+
+    @cached_property
+    def event_source(self) -> str:
+        """``"aws:dynamodb"``, or ``"aws:kinesis"`` for a change read through Kinesis."""
+        return self._field(self.raw, "eventSource", "eventSource", str)
+
+    @cached_property
+    def aws_region(self) -> str:
+        """The Region of the table that changed (``awsRegion``)."""
+        return self._field(self._change, "awsRegion", "awsRegion", str)
+
+    @cached_property
+    def event_source_arn(self) -> str:
+        """The ARN of the stream the record came from (``eventSourceARN``)."""
+        return self._field(self.raw, "eventSourceARN", "eventSourceARN", str)
+
+    @cached_property
+    def table_name(self) -> str:
+        """The table's name, from the stream ARN (or ``tableName`` of a Kinesis change)."""
+        if "tableName" in self._change:
+            return self._field(self._change, "tableName", "tableName", str)
+        arn = self.event_source_arn
+        _, sep, rest = arn.partition(":table/")
+        name = rest.split("/", 1)[0]
+        if not sep or not name:
+            raise RecordShapeError(
+                "eventSourceARN",
+                f"not a DynamoDB stream ARN: {arn!r}",
+                index=self.index,
+                event_id=self.event_id,
+            )
+        return name
+
+    @cached_property
+    def sequence_number_int(self) -> int:
+        """The sequence number as an ``int``: compare these, never the text or by counting."""
+        return int(self.sequence_number)
+
+    @cached_property
+    def size_bytes(self) -> int:
+        """The size of the stream record in bytes (``SizeBytes``)."""
+        return self._field(self._ddb, "SizeBytes", "dynamodb.SizeBytes", int)
+
+    @cached_property
+    def approximate_creation_time(self) -> _dt.datetime:
+        """When the change happened, as an aware UTC datetime (rounded down by AWS)."""
+        path = "dynamodb.ApproximateCreationDateTime"
+        value = self._ddb.get("ApproximateCreationDateTime", _MISSING)
+        if value is _MISSING:
+            raise RecordShapeError(path, "missing", index=self.index, event_id=self.event_id)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise RecordShapeError(
+                path,
+                f"must be epoch seconds (a number), got {type(value).__name__}",
+                index=self.index,
+                event_id=self.event_id,
+            )
+        seconds = float(value)
+        if self.raw is not self._change:  # Kinesis: milliseconds or microseconds
+            seconds = seconds / 1_000_000 if value >= 1e14 else seconds / 1_000
+        try:
+            return _EPOCH + _dt.timedelta(seconds=seconds)
+        except OverflowError:
+            raise RecordShapeError(
+                path, f"{value!r} is out of range", index=self.index, event_id=self.event_id
+            ) from None
+
+    @cached_property
+    def stream_view_type(self) -> StreamViewType:
+        """What the stream captures: KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES."""
+        if self.raw is not self._change:
+            return StreamViewType.NEW_AND_OLD_IMAGES
+        text = self._field(self._ddb, "StreamViewType", "dynamodb.StreamViewType", str)
+        try:
+            return _VIEW_TYPES[text]
+        except KeyError:
+            raise RecordShapeError(
+                "dynamodb.StreamViewType",
+                f"unknown stream view type {text!r}",
+                index=self.index,
+                event_id=self.event_id,
+            ) from None
+
+    @cached_property
+    def is_ttl_delete(self) -> bool:
+        """True for a REMOVE made by DynamoDB's Time to Live, not by a user."""
+        identity = self._change.get("userIdentity")
+        return (
+            isinstance(identity, dict)
+            and identity.get("type") == _TTL_IDENTITY["type"]
+            and identity.get("principalId") == _TTL_IDENTITY["principalId"]
+        )
+
+    # --- images ---------------------------------------------------------------------------
+
+    def _image(self, name: str) -> dict[str, Any] | None:
+        image = self._ddb.get(name)
+        if image is None:
+            return None
+        try:
+            return deserialize_item(image, numbers=self._numbers, path=name)
+        except AttributeDecodeError as exc:
+            raise _with_record(exc, self) from None
+
+    @cached_property
+    def keys(self) -> dict[str, Any]:
+        """The changed item's primary key attributes, decoded."""
+        image = self._image("Keys")
+        if image is None:  # checked at construction; only a null Keys gets here
+            raise RecordShapeError(
+                "dynamodb.Keys", "missing", index=self.index, event_id=self.event_id
+            )
+        return image
+
+    @cached_property
+    def new_image(self) -> dict[str, Any] | None:
+        """The item after the change, decoded; ``None`` for REMOVE or a view type without it."""
+        return self._image("NewImage")
+
+    @cached_property
+    def old_image(self) -> dict[str, Any] | None:
+        """The item before the change, decoded; ``None`` for INSERT or a view without it."""
+        return self._image("OldImage")
+
+    def _value(self, image_name: str, name: str, default: Any) -> Any:
+        cached = self.__dict__.get(_CACHED_IMAGE[image_name], _MISSING)
+        if cached is not _MISSING:
+            return default if cached is None else cached.get(name, default)
+        image = self._ddb.get(image_name)
+        if image is None:
+            return default
+        av = image.get(name, _MISSING)
+        if av is _MISSING:
+            return default
+        try:
+            return _decode_attribute(av, self._numbers, image_name, name)
+        except AttributeDecodeError as exc:
+            raise _with_record(exc, self) from None
+
+    def new_value(self, name: str, default: Any = None) -> Any:
+        """One attribute of the new image, decoded without decoding the rest.
+
+        Args:
+            name: the attribute name.
+            default: returned when the image or the attribute is absent.
+
+        >>> from streamflow import testing, parse_event
+        >>> [r] = parse_event(testing.event(testing.insert({"PK": "S#1", "SK": "U#7", "n": 5})))
+        >>> r.new_value("n"), r.new_value("missing", 0)
+        (5, 0)
+        """
+        return self._value("NewImage", name, default)
+
+    def old_value(self, name: str, default: Any = None) -> Any:
+        """One attribute of the old image, decoded without decoding the rest.
+
+        Args:
+            name: the attribute name.
+            default: returned when the image or the attribute is absent.
+        """
+        return self._value("OldImage", name, default)
+
+    def changed_attributes(self) -> frozenset[str]:
+        """Names of the attributes that differ between the old and the new image.
+
+        An attribute added, removed or given another value counts; values are compared
+        decoded, so ``{"N": "1.0"}`` equals ``{"N": "1"}`` and set order does not matter.
+        For INSERT every attribute of the new image counts, for REMOVE every one of the old.
+
+        Raises:
+            RecordShapeError: the stream view type does not carry the images needed.
+
+        >>> from streamflow import testing, parse_event
+        >>> ev = testing.event(testing.modify({"PK": "U#1", "SK": "T", "n": 1, "m": 2},
+        ...                                   {"PK": "U#1", "SK": "T", "n": 2, "m": 2}))
+        >>> sorted(parse_event(ev)[0].changed_attributes())
+        ['n']
+        """
+        new, old = self.new_image, self.old_image
+        if self.event_name is EventName.INSERT and new is not None:
+            return frozenset(new)
+        if self.event_name is EventName.REMOVE and old is not None:
+            return frozenset(old)
+        if new is None or old is None:
+            missing = "dynamodb.NewImage" if new is None else "dynamodb.OldImage"
+            raise RecordShapeError(
+                missing,
+                "changed_attributes() needs both images; the stream view type is "
+                f"{self.stream_view_type.value}",
+                index=self.index,
+                event_id=self.event_id,
+            )
+        return frozenset(
+            name for name in new.keys() | old.keys() if new.get(name, _MISSING) != old.get(
+                name, _MISSING)
+        )
+
+    # --- typed models ---------------------------------------------------------------------
+
+    def new_image_as(self, model: type[T]) -> T:
+        """The new image mapped onto ``model`` (a dataclass or TypedDict).
+
+        Raises:
+            RecordShapeError: the record has no new image.
+            ModelError: the image does not fit the model; lists every problem.
+        """
+        return self._as(model, self.new_image, "dynamodb.NewImage")
+
+    def old_image_as(self, model: type[T]) -> T:
+        """The old image mapped onto ``model`` (a dataclass or TypedDict).
+
+        Raises:
+            RecordShapeError: the record has no old image.
+            ModelError: the image does not fit the model; lists every problem.
+        """
+        return self._as(model, self.old_image, "dynamodb.OldImage")
+
+    def keys_as(self, model: type[T]) -> T:
+        """The keys mapped onto ``model`` (a dataclass or TypedDict).
+
+        Raises:
+            ModelError: the keys do not fit the model; lists every problem.
+        """
+        return self._as(model, self.keys, "dynamodb.Keys")
+
+    def _as(self, model: type[T], image: dict[str, Any] | None, path: str) -> T:
+        if image is None:
+            raise RecordShapeError(
+                path,
+                f"this {self.event_name.value} record has no such image "
+                f"(stream view type {self.stream_view_type.value})",
+                index=self.index,
+                event_id=self.event_id,
+            )
+        from streamflow.models import from_item  # imported on first use: keeps import cheap
+
+        return from_item(model, image)
+
+
+_CACHED_IMAGE = {"NewImage": "new_image", "OldImage": "old_image"}
+
+
+def _rebuild(raw: dict[str, Any], index: int | None, numbers: NumberMode) -> StreamRecord:
+    if raw.get("eventSource") == "aws:kinesis":
+        return StreamRecord.from_kinesis(raw, index=index, numbers=numbers)
+    return StreamRecord.from_lambda(raw, index=index, numbers=numbers)
+
+
+def _ddb_of(raw: dict[str, Any]) -> dict[str, Any]:
+    ddb = raw.get("dynamodb")
+    return ddb if type(ddb) is dict else {}
+
+
+def _with_record(exc: AttributeDecodeError, record: StreamRecord) -> AttributeDecodeError:
+    where = f"record {record.index}, " if record.index is not None else ""
+    reason = f"{exc.reason} ({where}eventID {record.event_id!r})"
+    return AttributeDecodeError(exc.path, reason)
+
+
+def _diagnose(
+    change: object, index: int | None, sequence_path: tuple[dict[str, Any], str, str]
+) -> NoReturn:
+    """Raise the RecordShapeError that names the first missing or invalid field."""
+    if not isinstance(change, dict):
+        raise RecordShapeError(
+            "", f"a stream record must be an object, got {type(change).__name__}", index=index
+        )
+    event_id = change.get("eventID")
+    shown_id = event_id if isinstance(event_id, str) else None
+    for key in ("eventID", "eventName", "dynamodb"):
+        if key not in change:
+            raise RecordShapeError(key, "missing", index=index, event_id=shown_id)
+    if not isinstance(event_id, str):
+        raise RecordShapeError(
+            "eventID", f"must be text, got {type(event_id).__name__}", index=index
+        )
+    if change["eventName"] not in _EVENT_NAMES:
+        raise RecordShapeError(
+            "eventName",
+            f"must be INSERT, MODIFY or REMOVE, got {change['eventName']!r}",
+            index=index,
+            event_id=event_id,
+        )
+    ddb = change["dynamodb"]
+    if not isinstance(ddb, dict):
+        raise RecordShapeError(
+            "dynamodb", f"must be an object, got {type(ddb).__name__}",
+            index=index, event_id=event_id,
+        )
+    holder, key, path = sequence_path
+    if path.startswith("dynamodb."):
+        holder = ddb
+    if key not in holder:
+        raise RecordShapeError(path, "missing", index=index, event_id=event_id)
+    if not isinstance(holder[key], str):
+        raise RecordShapeError(
+            path, f"must be text, got {type(holder[key]).__name__}",
+            index=index, event_id=event_id,
+        )
+    if "Keys" not in ddb:
+        raise RecordShapeError("dynamodb.Keys", "missing", index=index, event_id=event_id)
+    raise RecordShapeError("", "malformed record", index=index, event_id=event_id)
+
+
+# --- GetRecords to the Lambda shape ------------------------------------------------------
+
+
+def _b64(data: object) -> object:
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return binascii.b2a_base64(bytes(data), newline=False).decode("ascii")
+    return data
+
+
+def _json_av(av: Any) -> Any:
+    """An AttributeValue with bytes turned into base64 text (containers copied)."""
+    if not isinstance(av, dict) or len(av) != 1:
+        return av  # malformed: left for the decoder to report with its path
+    ((tag, inner),) = av.items()
+    if tag == "B":
+        return {"B": _b64(inner)}
+    if tag == "BS" and isinstance(inner, list):
+        return {"BS": [_b64(item) for item in inner]}
+    if tag == "M" and isinstance(inner, dict):
+        return {"M": {key: _json_av(item) for key, item in inner.items()}}
+    if tag == "L" and isinstance(inner, list):
+        return {"L": [_json_av(item) for item in inner]}
+    return av
+
+
+def _epoch_seconds(value: object) -> object:
+    if isinstance(value, _dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=_UTC)
+        delta = value - _EPOCH
+        if delta.microseconds == 0:
+            return delta.days * 86_400 + delta.seconds
+        return delta.total_seconds()
+    return value
+
+
+def _lambda_shape(record: Mapping[str, Any], stream_arn: str) -> dict[str, Any]:
+    raw: dict[str, Any] = {}
+    for key in ("eventID", "eventName", "eventVersion", "eventSource", "awsRegion"):
+        if key in record:
+            raw[key] = record[key]
+    source = record.get("dynamodb")
+    if isinstance(source, Mapping):
+        ddb: dict[str, Any] = {}
+        for key, value in source.items():
+            if key == "ApproximateCreationDateTime":
+                ddb[key] = _epoch_seconds(value)
+            elif key in ("Keys", "NewImage", "OldImage") and isinstance(value, Mapping):
+                ddb[key] = {name: _json_av(av) for name, av in value.items()}
+            else:
+                ddb[key] = value
+        raw["dynamodb"] = ddb
+    elif source is not None:
+        raw["dynamodb"] = source
+    raw["eventSourceARN"] = stream_arn
+    identity = record.get("userIdentity")
+    if isinstance(identity, Mapping):
+        raw["userIdentity"] = {
+            "type": identity.get("Type", identity.get("type")),
+            "principalId": identity.get("PrincipalId", identity.get("principalId")),
+        }
+    return raw
+
+
+# --- events ------------------------------------------------------------------------------
+
+_OTHER_SOURCES = {
+    "aws:sqs": "an SQS event",
+    "aws:kinesis": "a Kinesis event",
+    "aws:s3": "an S3 event",
+    "aws:sns": "an SNS event",
+    "aws:kafka": "a Kafka (MSK) event",
+    "aws:ses": "an SES event",
+    "aws:mq": "an Amazon MQ event",
+}
+
+
+def parse_event(event: Mapping[str, Any], *, numbers: NumberMode = "auto") -> list[StreamRecord]:
+    """Read the records of a Lambda event from a DynamoDB stream.
+
+    Kinesis events whose records carry DynamoDB changes (Kinesis Data Streams for DynamoDB)
+    are read too.
+
+    Args:
+        event: the event Lambda passed to the handler.
+        numbers: how ``N`` values decode: ``"auto"`` (int or Decimal), ``"decimal"`` or
+            ``"float"`` (lossy).
+
+    Returns:
+        The records, in stream order.
+
+    Raises:
+        RecordShapeError: the event is not a DynamoDB stream event (an SQS event, say), or a
+            record lacks a required field; the error names the record's index and eventID.
+
+    >>> from streamflow import testing
+    >>> event = testing.event(testing.insert({"PK": "SCORE#1", "SK": "USER#7", "points": 30}))
+    >>> [record] = parse_event(event)
+    >>> record.event_name, record.new_image["points"]
+    (<EventName.INSERT: 'INSERT'>, 30)
+    """
+    if not isinstance(event, Mapping):
+        raise RecordShapeError(
+            "", f"a Lambda event must be an object, got {type(event).__name__}"
+        )
+    records = event.get("Records")
+    if not isinstance(records, list):
+        raise RecordShapeError("Records", _not_a_stream_event(event))
+    _decoder(numbers)
+    out = []
+    for index, raw in enumerate(records):
+        source = raw.get("eventSource") if isinstance(raw, dict) else None
+        if source == "aws:dynamodb":
+            out.append(StreamRecord.from_lambda(raw, index=index, numbers=numbers))
+        elif source == "aws:kinesis":
+            out.append(StreamRecord.from_kinesis(raw, index=index, numbers=numbers))
+        else:
+            raise _foreign_record(raw, index)
+    return out
+
+
+def _not_a_stream_event(event: Mapping[str, Any]) -> str:
+    if "detail-type" in event:
+        return "this is an EventBridge event, not a DynamoDB stream event"
+    if "httpMethod" in event or "requestContext" in event:
+        return "this is an API Gateway event, not a DynamoDB stream event"
+    return "missing or not an array: not a DynamoDB stream event"
+
+
+def _foreign_record(raw: object, index: int) -> RecordShapeError:
+    if not isinstance(raw, dict):
+        return RecordShapeError(
+            "", f"a stream record must be an object, got {type(raw).__name__}", index=index
+        )
+    source = raw.get("eventSource", raw.get("EventSource"))
+    event_id = raw.get("eventID") if isinstance(raw.get("eventID"), str) else None
+    if isinstance(source, str) and source in _OTHER_SOURCES:
+        reason = f"this is {_OTHER_SOURCES[source]}, not a DynamoDB stream event"
+    elif source is None:
+        reason = "missing: not a DynamoDB stream record"
+    else:
+        reason = f"{source!r} is not 'aws:dynamodb': not a DynamoDB stream record"
+    return RecordShapeError("eventSource", reason, index=index, event_id=event_id)

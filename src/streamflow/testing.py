@@ -1,0 +1,226 @@
+"""Build exact Lambda DynamoDB stream events from plain Python items, for your own tests.
+
+Describe changes with :func:`insert`, :func:`modify` and :func:`remove`, then wrap them in an
+event with :func:`event`. The event has the shape Lambda delivers: attributes in their typed
+form with binary as base64 text, ``ApproximateCreationDateTime`` in epoch seconds, increasing
+sequence numbers (21 digits, deliberately not contiguous), an ``eventSourceARN`` for the named
+table, images as the stream view type carries them, and ``userIdentity`` on TTL deletions.
+
+>>> from streamflow import parse_event, testing
+>>> ev = testing.event(
+...     testing.insert({"PK": "SCORE#1", "SK": "USER#7", "points": 30}),
+...     testing.remove({"PK": "SCORE#0", "SK": "USER#7", "points": 5}, ttl=True),
+...     table="scores",
+... )
+>>> [(r.event_name.value, r.is_ttl_delete, r.table_name) for r in parse_event(ev)]
+[('INSERT', False, 'scores'), ('REMOVE', True, 'scores')]
+
+``SizeBytes`` is approximate: the DynamoDB item size (see :func:`streamflow.codec.item_size`)
+of the keys and images the record carries. AWS computes it its own way; do not assert on it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from streamflow.codec import item_size, serialize_item
+
+__all__ = ["Change", "event", "insert", "modify", "records", "remove"]
+
+ViewType = Literal["KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"]
+
+DEFAULT_FIRST_SEQUENCE_NUMBER = 400_000_000_000_000_000_100
+_TTL_IDENTITY = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change to one item; made by :func:`insert`, :func:`modify` or :func:`remove`."""
+
+    event_name: Literal["INSERT", "MODIFY", "REMOVE"]
+    old: Mapping[str, Any] | None = None
+    new: Mapping[str, Any] | None = None
+    ttl: bool = False
+
+
+def insert(item: Mapping[str, Any]) -> Change:
+    """An INSERT of ``item`` (plain Python values).
+
+    >>> insert({"PK": "USER#7", "SK": "TOTAL"}).event_name
+    'INSERT'
+    """
+    return Change("INSERT", new=dict(item))
+
+
+def modify(old: Mapping[str, Any], new: Mapping[str, Any]) -> Change:
+    """A MODIFY of an item from ``old`` to ``new``; both must carry the same key values.
+
+    >>> modify({"PK": "U#1", "SK": "T", "n": 1}, {"PK": "U#1", "SK": "T", "n": 2}).event_name
+    'MODIFY'
+    """
+    return Change("MODIFY", old=dict(old), new=dict(new))
+
+
+def remove(item: Mapping[str, Any], *, ttl: bool = False) -> Change:
+    """A REMOVE of ``item``; ``ttl=True`` makes it a deletion by DynamoDB's Time to Live.
+
+    >>> remove({"PK": "U#1", "SK": "T"}, ttl=True).ttl
+    True
+    """
+    return Change("REMOVE", old=dict(item), ttl=ttl)
+
+
+def records(
+    *changes: Change,
+    table: str = "table",
+    keys: Sequence[str] = ("PK", "SK"),
+    view_type: ViewType = "NEW_AND_OLD_IMAGES",
+    region: str = "us-east-1",
+    account: str = "123456789012",
+    stream_label: str = "2026-01-01T00:00:00.000",
+    first_sequence_number: int | str = DEFAULT_FIRST_SEQUENCE_NUMBER,
+    created_at: datetime | float | None = None,
+) -> list[dict[str, Any]]:
+    """The raw records of :func:`event`, as a list (same arguments).
+
+    >>> [r["eventName"] for r in records(insert({"PK": "A", "SK": "B"}))]
+    ['INSERT']
+    """
+    if view_type not in ("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"):
+        raise ValueError(f"unknown stream view type {view_type!r}")
+    if not keys:
+        raise ValueError("keys must name at least the partition key attribute")
+    stamp = _epoch_seconds(created_at)
+    arn = (
+        f"arn:aws:dynamodb:{region}:{account}:table/{table}/stream/{stream_label}"
+    )
+    sequence = int(first_sequence_number)
+    out = []
+    for position, change in enumerate(changes):
+        if not isinstance(change, Change):
+            raise TypeError(
+                f"changes must come from insert(), modify() or remove(), got {change!r}"
+            )
+        out.append(_record(change, sequence, keys, view_type, region, arn, stamp))
+        sequence += 1_000 + position % 7  # increasing, never contiguous, as on AWS
+    return out
+
+
+def event(
+    *changes: Change,
+    table: str = "table",
+    keys: Sequence[str] = ("PK", "SK"),
+    view_type: ViewType = "NEW_AND_OLD_IMAGES",
+    region: str = "us-east-1",
+    account: str = "123456789012",
+    stream_label: str = "2026-01-01T00:00:00.000",
+    first_sequence_number: int | str = DEFAULT_FIRST_SEQUENCE_NUMBER,
+    created_at: datetime | float | None = None,
+) -> dict[str, Any]:
+    """A Lambda event from a DynamoDB stream carrying ``changes`` in order.
+
+    Args:
+        changes: from :func:`insert`, :func:`modify` and :func:`remove`.
+        table: the table's name, used in ``eventSourceARN``.
+        keys: the names of the key attributes (partition key first); every item must have
+            them.
+        view_type: the stream view type; KEYS_ONLY carries no images, NEW_IMAGE no old
+            image, OLD_IMAGE no new image.
+        region: ``awsRegion`` and the ARN's Region.
+        account: the ARN's account id.
+        stream_label: the stream label at the end of the ARN.
+        first_sequence_number: the first record's sequence number; later ones increase.
+        created_at: ``ApproximateCreationDateTime`` (a datetime or epoch seconds), rounded
+            down to the second as AWS does; the current time by default.
+
+    Returns:
+        ``{"Records": [...]}``, ready for a handler or :func:`streamflow.parse_event`.
+
+    Raises:
+        ValueError: an item lacks a key attribute, or a MODIFY changes the key.
+        AttributeEncodeError: a value has no DynamoDB form.
+
+    >>> ev = event(insert({"PK": "A", "SK": "B", "blob": b"hi"}))
+    >>> ev["Records"][0]["dynamodb"]["NewImage"]["blob"]
+    {'B': 'aGk='}
+    """
+    return {
+        "Records": records(
+            *changes,
+            table=table,
+            keys=keys,
+            view_type=view_type,
+            region=region,
+            account=account,
+            stream_label=stream_label,
+            first_sequence_number=first_sequence_number,
+            created_at=created_at,
+        )
+    }
+
+
+def _epoch_seconds(created_at: datetime | float | None) -> int:
+    if created_at is None:
+        return int(time.time())
+    if isinstance(created_at, datetime):
+        if created_at.tzinfo is None:
+            created_at = created_at.replace(tzinfo=timezone.utc)
+        return int(created_at.timestamp())
+    return int(created_at)
+
+
+def _key_of(item: Mapping[str, Any], keys: Sequence[str], what: str) -> dict[str, Any]:
+    missing = [name for name in keys if name not in item]
+    if missing:
+        raise ValueError(
+            f"the {what} item lacks key attribute(s) {', '.join(missing)}; "
+            f"pass keys=(...) naming the table's key attributes"
+        )
+    return {name: item[name] for name in keys}
+
+
+def _record(
+    change: Change,
+    sequence: int,
+    keys: Sequence[str],
+    view_type: str,
+    region: str,
+    arn: str,
+    stamp: int,
+) -> dict[str, Any]:
+    new, old = change.new, change.old
+    item = new if new is not None else old
+    assert item is not None  # every factory sets one
+    key = _key_of(item, keys, "new" if new is not None else "old")
+    if new is not None and old is not None and _key_of(old, keys, "old") != key:
+        raise ValueError("a MODIFY cannot change the item's key; use remove() and insert()")
+    ddb: dict[str, Any] = {
+        "ApproximateCreationDateTime": stamp,
+        "Keys": serialize_item(key, binary="base64"),
+    }
+    size = item_size(key)
+    if new is not None and view_type in ("NEW_IMAGE", "NEW_AND_OLD_IMAGES"):
+        ddb["NewImage"] = serialize_item(new, binary="base64")
+        size += item_size(new)
+    if old is not None and view_type in ("OLD_IMAGE", "NEW_AND_OLD_IMAGES"):
+        ddb["OldImage"] = serialize_item(old, binary="base64")
+        size += item_size(old)
+    ddb["SequenceNumber"] = str(sequence)
+    ddb["SizeBytes"] = size
+    ddb["StreamViewType"] = view_type
+    record: dict[str, Any] = {
+        "eventID": f"{sequence:032x}"[-32:],
+        "eventName": change.event_name,
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": region,
+        "dynamodb": ddb,
+        "eventSourceARN": arn,
+    }
+    if change.ttl:
+        record["userIdentity"] = dict(_TTL_IDENTITY)
+    return record
