@@ -1,8 +1,9 @@
-"""Shared helpers for the benchmark suite: timing by medians, and the printed table.
+"""Shared helpers for the benchmark suite: interleaved timing by medians, and the table.
 
 Every section measures its contenders in the same run, on the same data, and reports
-records per second (median of several repeats) plus ratios between them. These machines
-are noisy: compare ratios, not absolute numbers.
+records per second (the median of several rounds) plus ratios between them. Contenders are
+timed in turns, round after round, so a slow spell of this noisy machine hits all of them
+alike. Compare ratios, not absolute numbers.
 """
 
 from __future__ import annotations
@@ -10,38 +11,49 @@ from __future__ import annotations
 import gc
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-__all__ = ["Ratio", "Section", "records_per_second"]
+__all__ = ["Ratio", "Section", "measure"]
 
 
-def records_per_second(
-    fn: Callable[[], object], records: int, *, repeats: int = 7, min_time: float = 0.2
-) -> float:
-    """Median records per second of ``fn()``, which processes ``records`` records per call.
+def _rate(fn: Callable[[], object], records: int, min_time: float) -> float:
+    calls = 0
+    start = time.perf_counter()
+    elapsed = 0.0
+    while elapsed < min_time or calls == 0:
+        fn()
+        calls += 1
+        elapsed = time.perf_counter() - start
+    return calls * records / elapsed
 
-    Each repeat calls ``fn`` as many times as fit in ``min_time`` seconds (at least once);
-    the garbage collector is paused while timing, as ``timeit`` does.
+
+def measure(
+    contenders: Mapping[str, Callable[[], object]],
+    records: int,
+    *,
+    rounds: int = 9,
+    min_time: float = 0.15,
+) -> dict[str, float]:
+    """Median records per second of each contender, each call processing ``records``.
+
+    Each round times every contender once, in turn, for at least ``min_time`` seconds; the
+    garbage collector is paused while timing, as ``timeit`` does.
     """
-    fn()  # warm caches and lazy imports outside the timed region
-    samples: list[float] = []
+    for fn in contenders.values():
+        fn()  # warm caches and lazy imports outside the timed region
+    samples: dict[str, list[float]] = {name: [] for name in contenders}
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        for _ in range(repeats):
-            calls = 0
-            start = time.perf_counter()
-            elapsed = 0.0
-            while elapsed < min_time or calls == 0:
-                fn()
-                calls += 1
-                elapsed = time.perf_counter() - start
-            samples.append(calls * records / elapsed)
+        for _ in range(rounds):
+            for name, fn in contenders.items():
+                samples[name].append(_rate(fn, records, min_time))
+                gc.collect()
     finally:
         if gc_was_enabled:
             gc.enable()
-    return statistics.median(samples)
+    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 @dataclass
@@ -53,6 +65,15 @@ class Ratio:
     denominator: str
     target: float | None = None
     higher_is_better: bool = True
+
+    def value(self, rows: Mapping[str, float]) -> float:
+        return rows[self.numerator] / rows[self.denominator]
+
+    def met(self, rows: Mapping[str, float]) -> bool | None:
+        if self.target is None:
+            return None
+        value = self.value(rows)
+        return value >= self.target if self.higher_is_better else value <= self.target
 
 
 @dataclass
@@ -72,12 +93,10 @@ class Section:
             lines += ["", f"| {'ratio':40} | {'value':>8} | {'target':>8} | {'met':>4} |"]
             lines.append(f"|{'-' * 42}|{'-' * 10}|{'-' * 10}|{'-' * 6}|")
             for r in self.ratios:
-                value = self.rows[r.numerator] / self.rows[r.denominator]
-                if r.target is None:
-                    target, met = "", ""
-                elif r.higher_is_better:
-                    target, met = f">= {r.target:g}", "yes" if value >= r.target else "NO"
-                else:
-                    target, met = f"<= {r.target:g}", "yes" if value <= r.target else "NO"
-                lines.append(f"| {r.label:40} | {value:8.2f} | {target:>8} | {met:>4} |")
+                met = r.met(self.rows)
+                target = "" if r.target is None else (
+                    f"{'>=' if r.higher_is_better else '<='} {r.target:g}"
+                )
+                shown = "" if met is None else ("yes" if met else "NO")
+                lines.append(f"| {r.label:40} | {r.value(self.rows):8.2f} | {target:>8} | {shown:>4} |")
         return "\n".join(lines)

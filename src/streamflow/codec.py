@@ -40,9 +40,10 @@ from __future__ import annotations
 import binascii
 import math
 import re
+import sys
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from streamflow.errors import AttributeDecodeError, AttributeEncodeError
 
@@ -134,21 +135,38 @@ def _check_range(number: Decimal, shown: object) -> None:
         raise _Fail(f"number {shown!s} is outside DynamoDB's range 1E-130 to 9.99E+125")
 
 
+def _plain_parts(text: str) -> tuple[str, str] | None:
+    """Split ``-123.456`` into its whole and fraction digits, when it is that plain form
+    with at most 38 digits: such text is always within DynamoDB's limits."""
+    whole, dot, fraction = text.partition(".")
+    if (
+        len(text) <= _MAX_DIGITS + 2
+        and text.isascii()
+        and (fraction.isdigit() or not dot)
+        and (whole.isdigit() or (whole[:1] == "-" and whole[1:].isdigit()))
+        and len(whole) + len(fraction) <= _MAX_DIGITS + (whole[:1] == "-")
+    ):
+        return whole, fraction
+    return None
+
+
 def _number_auto(text: str) -> int | Decimal:
-    if len(text) <= _MAX_DIGITS and text.isdigit() and text.isascii():
-        return int(text)  # the common case: a small non-negative integer
-    number = _checked_decimal(text)
-    if number == number.to_integral_value():
-        return int(number)
-    return number
+    parts = _plain_parts(text)
+    if parts is None:
+        number = _checked_decimal(text)
+        return int(number) if number == number.to_integral_value() else number
+    whole, fraction = parts
+    if fraction.rstrip("0"):
+        return Decimal(text)
+    return int(whole)
 
 
 def _number_decimal(text: str) -> Decimal:
-    return _checked_decimal(text)
+    return _checked_decimal(text) if _plain_parts(text) is None else Decimal(text)
 
 
 def _number_float(text: str) -> float:
-    return float(_checked_decimal(text))
+    return float(_number_decimal(text))
 
 
 _NUMBER_PARSERS: dict[str, Callable[[str], Any]] = {
@@ -164,85 +182,140 @@ _NUMBER_PARSERS: dict[str, Callable[[str], Any]] = {
 def _binary(value: object) -> bytes:
     if type(value) is bytes:
         return value
+    if isinstance(value, str):
+        try:
+            return _strict_base64(value)
+        except (binascii.Error, ValueError):
+            raise _Fail("invalid base64 text in a binary value") from None
     if isinstance(value, (bytearray, memoryview)):
         return bytes(value)
-    if isinstance(value, str):
-        if not (len(value) % 4 == 0 and _BASE64_TEXT.fullmatch(value)):
-            raise _Fail("invalid base64 text in a binary value")
-        try:
-            return binascii.a2b_base64(value)
-        except binascii.Error as exc:  # pragma: no cover - the pattern rules these out
-            raise _Fail(f"invalid base64 text in a binary value: {exc}") from None
     raise _Fail(f"binary value must be base64 text or bytes, got {_json_type(value)}")
+
+
+if sys.version_info >= (3, 11):
+
+    def _strict_base64(text: str) -> bytes:
+        return binascii.a2b_base64(text, strict_mode=True)
+
+else:  # pragma: no cover - Python 3.10 has no strict mode
+
+    def _strict_base64(text: str) -> bytes:
+        if len(text) % 4 or not _BASE64_TEXT.fullmatch(text):
+            raise ValueError("not strict base64")
+        return binascii.a2b_base64(text)
 
 
 # --- decoding -----------------------------------------------------------------------------
 
 
-def _make_decoder(number: Callable[[str], Any]) -> Callable[[Any, int], Any]:
-    """Build the decoder of one AttributeValue for one number policy.
+class _Decoder(NamedTuple):
+    value: Callable[[Any, int], Any]
+    mapping: Callable[[dict[str, Any], int], dict[str, Any]]
 
-    The hot path is one function with the descriptors tested in order of frequency; errors
-    raise ``_Fail`` and collect their path while unwinding, so no path is built on success.
+
+def _make_decoder(number: Callable[[str], Any], *, auto: bool) -> _Decoder:
+    """Build the decoders of one AttributeValue and of a map of them, for one number policy.
+
+    Strings and numbers, most of any item, are decoded inline with two dictionary look-ups;
+    everything else goes through one dispatch. Errors raise ``_Fail``, which collects its
+    path while unwinding, so no path is built on success.
     """
 
     def value(av: Any, depth: int) -> Any:
         try:
+            inner = av.get("S")
+            if type(inner) is str and len(av) == 1:
+                return inner
+            inner = av.get("N")
+            if type(inner) is str and len(av) == 1:
+                if auto and inner.isdigit() and len(inner) <= _MAX_DIGITS and inner.isascii():
+                    return int(inner)
+                return number(inner)
+        except AttributeError:
+            raise _shape_failure(av) from None
+        return other(av, depth)
+
+    def other(av: Any, depth: int) -> Any:
+        try:
             ((tag, inner),) = av.items()
         except (AttributeError, ValueError, TypeError):
             raise _shape_failure(av) from None
-        if tag == "S":
-            if type(inner) is str:
-                return inner
-        elif tag == "N":
-            if type(inner) is str:
-                return number(inner)
-        elif tag == "M":
-            if type(inner) is dict:
-                if depth >= MAX_NESTING_DEPTH:
-                    raise _Fail(f"nested deeper than DynamoDB's {MAX_NESTING_DEPTH} levels")
-                depth += 1
-                out = {}
-                for key, item in inner.items():
-                    try:
-                        out[key] = value(item, depth)
-                    except _Fail as fail:
-                        fail.trail.append(f".{key}")
-                        raise
-                return out
-        elif tag == "BOOL":
-            if type(inner) is bool:
-                return inner
-        elif tag == "L":
-            if type(inner) is list:
-                if depth >= MAX_NESTING_DEPTH:
-                    raise _Fail(f"nested deeper than DynamoDB's {MAX_NESTING_DEPTH} levels")
-                depth += 1
-                items = []
-                for index, item in enumerate(inner):
-                    try:
-                        items.append(value(item, depth))
-                    except _Fail as fail:
-                        fail.trail.append(f"[{index}]")
-                        raise
-                return items
-        elif tag == "NULL":
-            if inner is True:
-                return None
-            raise _Fail(f"NULL value must be true, got {inner!r}")
-        elif tag == "SS":
-            return _set(tag, inner, _string)
-        elif tag == "NS":
-            return _set(tag, inner, _number_text(number))
-        elif tag == "B":
+        if tag == "BOOL" and type(inner) is bool:
+            return inner
+        if tag == "NULL" and inner is True:
+            return None
+        if tag == "M" and type(inner) is dict:
+            if depth >= MAX_NESTING_DEPTH:
+                raise _Fail(f"nested deeper than DynamoDB's {MAX_NESTING_DEPTH} levels")
+            return mapping(inner, depth + 1)
+        if tag == "L" and type(inner) is list:
+            if depth >= MAX_NESTING_DEPTH:
+                raise _Fail(f"nested deeper than DynamoDB's {MAX_NESTING_DEPTH} levels")
+            depth += 1
+            items = []
+            for index, item in enumerate(inner):
+                try:
+                    items.append(value(item, depth))
+                except _Fail as fail:
+                    fail.trail.append(f"[{index}]")
+                    raise
+            return items
+        if tag == "SS" and type(inner) is list and set(map(type, inner)) == _ONLY_STR:
+            members = set(inner)
+            if len(members) == len(inner):
+                return members
+        if tag == "NS" and type(inner) is list and set(map(type, inner)) == _ONLY_STR:
+            numbers = set(map(number, inner))
+            if len(numbers) == len(inner):
+                return numbers
+        if tag == "B":
             return _binary(inner)
-        elif tag == "BS":
-            return _set(tag, inner, _binary)
-        else:
-            raise _Fail(f"unknown type descriptor {tag!r}")
-        raise _Fail(f"{tag} value must be {_EXPECTED[tag]}, got {_json_type(inner)}")
+        return _rare(tag, inner, number)
 
-    return value
+    def mapping(attributes: dict[str, Any], depth: int) -> dict[str, Any]:
+        out = {}
+        for key, av in attributes.items():
+            try:
+                inner = av.get("S")
+                if type(inner) is str and len(av) == 1:
+                    out[key] = inner
+                    continue
+                inner = av.get("N")
+                if type(inner) is str and len(av) == 1:
+                    if auto and inner.isdigit() and len(inner) <= _MAX_DIGITS and inner.isascii():
+                        out[key] = int(inner)
+                    else:
+                        out[key] = number(inner)
+                    continue
+                out[key] = other(av, depth)
+            except _Fail as fail:
+                fail.trail.append(f".{key}")
+                raise
+            except AttributeError:
+                fail = _shape_failure(av)
+                fail.trail.append(f".{key}")
+                raise fail from None
+        return out
+
+    return _Decoder(value, mapping)
+
+
+_ONLY_STR = {str}
+
+
+def _rare(tag: str, inner: object, number: Callable[[str], Any]) -> Any:
+    """Binary sets, and the precise error for anything the fast paths turned down."""
+    if tag == "SS":
+        return _set(tag, inner, _string)
+    if tag == "NS":
+        return _set(tag, inner, _number_text(number))
+    if tag == "BS":
+        return _set(tag, inner, _binary)
+    if tag == "NULL":
+        raise _Fail(f"NULL value must be true, got {inner!r}")
+    if tag in _EXPECTED:
+        raise _Fail(f"{tag} value must be {_EXPECTED[tag]}, got {_json_type(inner)}")
+    raise _Fail(f"unknown type descriptor {tag!r}")
 
 
 _EXPECTED = {
@@ -295,12 +368,12 @@ def _set(tag: str, inner: object, member: Callable[[Any], Any]) -> set[Any]:
     return out
 
 
-_DECODERS: dict[str, Callable[[Any, int], Any]] = {
-    mode: _make_decoder(parser) for mode, parser in _NUMBER_PARSERS.items()
+_DECODERS: dict[str, _Decoder] = {
+    mode: _make_decoder(parser, auto=mode == "auto") for mode, parser in _NUMBER_PARSERS.items()
 }
 
 
-def _decoder(numbers: str) -> Callable[[Any, int], Any]:
+def _decoder(numbers: str) -> _Decoder:
     try:
         return _DECODERS[numbers]
     except KeyError:
@@ -328,7 +401,7 @@ def deserialize(attribute_value: Mapping[str, Any], *, numbers: NumberMode = "au
     Decimal('0.375')
     """
     try:
-        return _decoder(numbers)(attribute_value, 0)
+        return _decoder(numbers).value(attribute_value, 0)
     except _Fail as fail:
         raise AttributeDecodeError(fail.path(""), fail.reason) from None
 
@@ -352,23 +425,32 @@ def deserialize_item(
     >>> deserialize_item({"PK": {"S": "USER#7"}, "total": {"N": "40"}})
     {'PK': 'USER#7', 'total': 40}
     """
-    decode = _decoder(numbers)
-    if type(image) is not dict and not isinstance(image, Mapping):
-        raise AttributeDecodeError(path, f"an item must be an object, got {_json_type(image)}")
-    out = {}
-    for name, av in image.items():
-        try:
-            out[name] = decode(av, 0)
-        except _Fail as fail:
-            fail.trail.append(f".{name}")
-            raise AttributeDecodeError(fail.path(path), fail.reason) from None
-    return out
+    decoder = _decoder(numbers)
+    if type(image) is not dict:
+        if not isinstance(image, Mapping):
+            reason = f"an item must be an object, got {_json_type(image)}"
+            raise AttributeDecodeError(path, reason)
+        image = dict(image)
+    try:
+        return decoder.mapping(image, 0)
+    except _Fail as fail:
+        raise AttributeDecodeError(fail.path(path), fail.reason) from None
+
+
+def _decode_image(image: Any, numbers: str, path: str) -> dict[str, Any]:
+    """:func:`deserialize_item` without its argument checks, for records' hot path."""
+    if type(image) is not dict:
+        return deserialize_item(image, numbers=numbers, path=path)  # type: ignore[arg-type]
+    try:
+        return _DECODERS[numbers].mapping(image, 0)
+    except _Fail as fail:
+        raise AttributeDecodeError(fail.path(path), fail.reason) from None
 
 
 def _decode_attribute(av: Any, numbers: str, path: str, name: str) -> Any:
     """Decode one attribute of an image; errors carry ``path.name``. Used by records."""
     try:
-        return _DECODERS[numbers](av, 0)
+        return _DECODERS[numbers].value(av, 0)
     except _Fail as fail:
         fail.trail.append(f".{name}")
         raise AttributeDecodeError(fail.path(path), fail.reason) from None

@@ -16,17 +16,39 @@ from __future__ import annotations
 import binascii
 import datetime as _dt
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from enum import Enum
-from functools import cached_property
-from typing import Any, NoReturn, TypeVar
+from typing import Any, Generic, NoReturn, TypeVar, overload
 
-from streamflow.codec import NumberMode, _decode_attribute, _decoder, deserialize_item
+from streamflow.codec import NumberMode, _decode_attribute, _decode_image, _decoder
 from streamflow.errors import AttributeDecodeError, RecordShapeError
 
 __all__ = ["EventName", "StreamRecord", "StreamViewType", "parse_event"]
 
 T = TypeVar("T")
+R = TypeVar("R")
+
+
+class cached_property(Generic[R]):  # noqa: N801 - named after functools' twin
+    """A lock-free ``functools.cached_property``: records are not shared across threads
+    while their fields are first read, and Python 3.10/3.11's per-property lock costs
+    more than the decoding it guards on small images."""
+
+    def __init__(self, func: Callable[[Any], R]) -> None:
+        self.func = func
+        self.name = func.__name__
+        self.__doc__ = func.__doc__
+
+    @overload
+    def __get__(self, instance: None, owner: type[Any]) -> cached_property[R]: ...
+    @overload
+    def __get__(self, instance: object, owner: type[Any]) -> R: ...
+    def __get__(self, instance: object | None, owner: type[Any]) -> R | cached_property[R]:
+        if instance is None:
+            return self
+        value = self.func(instance)
+        instance.__dict__[self.name] = value
+        return value
 
 _UTC = _dt.timezone.utc
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_UTC)
@@ -58,6 +80,7 @@ class StreamViewType(str, Enum):
 
 
 _EVENT_NAMES = {member.value: member for member in EventName}
+_NUMBER_MODES = frozenset({"auto", "decimal", "float"})
 _VIEW_TYPES = {member.value: member for member in StreamViewType}
 
 
@@ -102,40 +125,43 @@ class StreamRecord:
     # --- construction ---------------------------------------------------------------------
 
     @classmethod
-    def _build(
+    def _make(
         cls,
         raw: dict[str, Any],
         change: dict[str, Any],
+        sequence_holder: dict[str, Any],
+        sequence_key: str,
+        sequence_path: str,
         index: int | None,
         numbers: NumberMode,
-        sequence_path: tuple[dict[str, Any], str, str],
     ) -> StreamRecord:
         try:
             ddb = change["dynamodb"]
-            event_id = change["eventID"]
+            sequence = sequence_holder[sequence_key]
             event_name = _EVENT_NAMES[change["eventName"]]
-            holder, key, _ = sequence_path
-            sequence = holder[key]
-            ddb["Keys"]  # noqa: B018 - presence check; AWS always sends Keys
+            event_id = change["eventID"]
+            ddb["Keys"]  # noqa: B018 - AWS always sends Keys
         except (KeyError, TypeError):
-            _diagnose(change, index, sequence_path)
-        if type(event_id) is not str or type(sequence) is not str or type(ddb) is not dict:
-            _diagnose(change, index, sequence_path)
-        if not (sequence.isdigit() and sequence.isascii()):
-            raise RecordShapeError(
-                sequence_path[2], f"sequence number must be digits, got {sequence!r}",
-                index=index, event_id=event_id,
-            )
+            _diagnose(change, index, sequence_holder, sequence_key, sequence_path)
+        if (
+            type(event_id) is not str
+            or type(ddb) is not dict
+            or type(sequence) is not str
+            or not sequence.isdigit()
+            or not sequence.isascii()
+        ):
+            _diagnose(change, index, sequence_holder, sequence_key, sequence_path)
         self = object.__new__(cls)
-        attrs = self.__dict__
-        attrs["raw"] = raw
-        attrs["_change"] = change
-        attrs["_ddb"] = ddb
-        attrs["event_id"] = event_id
-        attrs["event_name"] = event_name
-        attrs["sequence_number"] = sequence
-        attrs["index"] = index
-        attrs["_numbers"] = numbers
+        self.__dict__.update(
+            raw=raw,
+            _change=change,
+            _ddb=ddb,
+            event_id=event_id,
+            event_name=event_name,
+            sequence_number=sequence,
+            index=index,
+            _numbers=numbers,
+        )
         return self
 
     @classmethod
@@ -160,16 +186,21 @@ class StreamRecord:
         >>> StreamRecord.from_lambda(raw).keys
         {'PK': 'USER#7', 'SK': 'TOTAL'}
         """
-        _decoder(numbers)  # reject a bad policy now, not at first image access
+        if numbers not in _NUMBER_MODES:
+            _decoder(numbers)  # raises the ValueError that names the choices
         if type(raw) is not dict:
             if not isinstance(raw, Mapping):
                 raise RecordShapeError(
-                    "", f"a stream record must be an object, got {type(raw).__name__}",
+                    "",
+                    f"a stream record must be an object, got {type(raw).__name__}",
                     index=index,
                 )
             raw = dict(raw)
-        return cls._build(raw, raw, index, numbers, (_ddb_of(raw), "SequenceNumber",
-                                                     "dynamodb.SequenceNumber"))
+        ddb = raw.get("dynamodb")
+        holder = ddb if type(ddb) is dict else {}
+        return cls._make(
+            raw, raw, holder, "SequenceNumber", "dynamodb.SequenceNumber", index, numbers
+        )
 
     @classmethod
     def from_get_records(
@@ -234,8 +265,8 @@ class StreamRecord:
                 "(its data has no eventSource 'aws:dynamodb')",
                 index=index,
             )
-        return cls._build(
-            raw, change, index, numbers, (kinesis, "sequenceNumber", "kinesis.sequenceNumber")
+        return cls._make(
+            raw, change, kinesis, "sequenceNumber", "kinesis.sequenceNumber", index, numbers
         )
 
     # --- immutability, equality ----------------------------------------------------------
@@ -383,19 +414,17 @@ class StreamRecord:
         if image is None:
             return None
         try:
-            return deserialize_item(image, numbers=self._numbers, path=name)
+            return _decode_image(image, self._numbers, name)
         except AttributeDecodeError as exc:
             raise _with_record(exc, self) from None
 
     @cached_property
     def keys(self) -> dict[str, Any]:
         """The changed item's primary key attributes, decoded."""
-        image = self._image("Keys")
-        if image is None:  # checked at construction; only a null Keys gets here
-            raise RecordShapeError(
-                "dynamodb.Keys", "missing", index=self.index, event_id=self.event_id
-            )
-        return image
+        try:
+            return _decode_image(self._ddb["Keys"], self._numbers, "Keys")
+        except AttributeDecodeError as exc:
+            raise _with_record(exc, self) from None
 
     @cached_property
     def new_image(self) -> dict[str, Any] | None:
@@ -531,11 +560,6 @@ def _rebuild(raw: dict[str, Any], index: int | None, numbers: NumberMode) -> Str
     return StreamRecord.from_lambda(raw, index=index, numbers=numbers)
 
 
-def _ddb_of(raw: dict[str, Any]) -> dict[str, Any]:
-    ddb = raw.get("dynamodb")
-    return ddb if type(ddb) is dict else {}
-
-
 def _with_record(exc: AttributeDecodeError, record: StreamRecord) -> AttributeDecodeError:
     where = f"record {record.index}, " if record.index is not None else ""
     reason = f"{exc.reason} ({where}eventID {record.event_id!r})"
@@ -543,7 +567,11 @@ def _with_record(exc: AttributeDecodeError, record: StreamRecord) -> AttributeDe
 
 
 def _diagnose(
-    change: object, index: int | None, sequence_path: tuple[dict[str, Any], str, str]
+    change: object,
+    index: int | None,
+    holder: dict[str, Any],
+    key: str,
+    path: str,
 ) -> NoReturn:
     """Raise the RecordShapeError that names the first missing or invalid field."""
     if not isinstance(change, dict):
@@ -552,9 +580,9 @@ def _diagnose(
         )
     event_id = change.get("eventID")
     shown_id = event_id if isinstance(event_id, str) else None
-    for key in ("eventID", "eventName", "dynamodb"):
-        if key not in change:
-            raise RecordShapeError(key, "missing", index=index, event_id=shown_id)
+    for required in ("eventID", "eventName", "dynamodb"):
+        if required not in change:
+            raise RecordShapeError(required, "missing", index=index, event_id=shown_id)
     if not isinstance(event_id, str):
         raise RecordShapeError(
             "eventID", f"must be text, got {type(event_id).__name__}", index=index
@@ -572,15 +600,19 @@ def _diagnose(
             "dynamodb", f"must be an object, got {type(ddb).__name__}",
             index=index, event_id=event_id,
         )
-    holder, key, path = sequence_path
     if path.startswith("dynamodb."):
         holder = ddb
     if key not in holder:
         raise RecordShapeError(path, "missing", index=index, event_id=event_id)
-    if not isinstance(holder[key], str):
+    sequence = holder[key]
+    if not isinstance(sequence, str):
         raise RecordShapeError(
-            path, f"must be text, got {type(holder[key]).__name__}",
+            path, f"must be text, got {type(sequence).__name__}",
             index=index, event_id=event_id,
+        )
+    if not (sequence.isdigit() and sequence.isascii()):
+        raise RecordShapeError(
+            path, f"must be digits, got {sequence!r}", index=index, event_id=event_id
         )
     if "Keys" not in ddb:
         raise RecordShapeError("dynamodb.Keys", "missing", index=index, event_id=event_id)

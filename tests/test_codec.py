@@ -1,0 +1,336 @@
+"""streamflow.codec: AttributeValues to Python and back, exactly."""
+
+from __future__ import annotations
+
+import base64
+import math
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from streamflow.codec import (
+    MAX_NESTING_DEPTH,
+    deserialize,
+    deserialize_item,
+    item_size,
+    serialize,
+    serialize_item,
+)
+from streamflow.errors import AttributeDecodeError, AttributeEncodeError, StreamflowError
+from tests import strategies
+
+# --- every descriptor ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("wire", "expected"),
+    [
+        ({"S": "héllo"}, "héllo"),
+        ({"S": ""}, ""),
+        ({"N": "42"}, 42),
+        ({"N": "-7"}, -7),
+        ({"N": "0.375"}, Decimal("0.375")),
+        ({"N": "-2.50"}, Decimal("-2.50")),
+        ({"N": "12.00"}, 12),
+        ({"N": "1E+2"}, 100),
+        ({"N": "1.5E-3"}, Decimal("0.0015")),
+        ({"N": "9" * 38}, int("9" * 38)),
+        ({"B": "aGk="}, b"hi"),
+        ({"B": b"hi"}, b"hi"),
+        ({"B": ""}, b""),
+        ({"BOOL": True}, True),
+        ({"BOOL": False}, False),
+        ({"NULL": True}, None),
+        ({"M": {}}, {}),
+        ({"M": {"a": {"S": "x"}, "b": {"N": "1"}}}, {"a": "x", "b": 1}),
+        ({"L": []}, []),
+        ({"L": [{"S": "x"}, {"N": "2"}, {"NULL": True}]}, ["x", 2, None]),
+        ({"SS": ["a", "b"]}, {"a", "b"}),
+        ({"NS": ["1", "2.5"]}, {1, Decimal("2.5")}),
+        ({"BS": ["aGk=", "eA=="]}, {b"hi", b"x"}),
+        ({"BS": [b"hi"]}, {b"hi"}),
+    ],
+)
+def test_deserialize_each_descriptor(wire: dict[str, Any], expected: Any) -> None:
+    got = deserialize(wire)
+    assert got == expected
+    assert type(got) is type(expected)
+
+
+def test_integral_numbers_are_int_and_others_decimal_by_default() -> None:
+    assert type(deserialize({"N": "30"})) is int
+    assert type(deserialize({"N": "30.5"})) is Decimal
+
+
+def test_numbers_decimal_policy_matches_boto3() -> None:
+    assert deserialize({"N": "30"}, numbers="decimal") == Decimal(30)
+    assert type(deserialize({"N": "30"}, numbers="decimal")) is Decimal
+    assert deserialize({"NS": ["1", "2"]}, numbers="decimal") == {Decimal(1), Decimal(2)}
+
+
+def test_numbers_float_policy_is_lossy_by_design() -> None:
+    value = deserialize({"N": "0.1"}, numbers="float")
+    assert type(value) is float
+    assert value == 0.1
+    big = deserialize({"N": "12345678901234567890123"}, numbers="float")
+    assert big != 12345678901234567890123  # documented: floats lose digits
+
+
+def test_unknown_number_policy_is_rejected() -> None:
+    with pytest.raises(ValueError, match="numbers must be"):
+        deserialize({"N": "1"}, numbers="int")  # type: ignore[arg-type]
+
+
+# --- errors say what and where -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("wire", "reason"),
+    [
+        ({"X": "1"}, "unknown type descriptor 'X'"),
+        ({"N": 5}, "N value must be a string of digits, got number"),
+        ({"S": 5}, "S value must be a string, got number"),
+        ({"BOOL": "true"}, "BOOL value must be a boolean, got string"),
+        ({"NULL": False}, "NULL value must be true"),
+        ({"M": []}, "M value must be an object, got array"),
+        ({"L": {}}, "L value must be an array, got object"),
+        ({"S": "a", "N": "1"}, "exactly one type descriptor, got N, S"),
+        ({}, "no type descriptor"),
+        ({"N": "NaN"}, "malformed number"),
+        ({"N": "Infinity"}, "malformed number"),
+        ({"N": "1_000"}, "malformed number"),
+        ({"N": " 1"}, "malformed number"),
+        ({"N": ""}, "malformed number"),
+        ({"N": "١٢"}, "malformed number"),
+        ({"N": "1" * 39}, "39 significant digits"),
+        ({"N": "1E+126"}, "outside DynamoDB's range"),
+        ({"N": "1E-131"}, "outside DynamoDB's range"),
+        ({"B": "not base64!"}, "invalid base64"),
+        ({"B": "aGk"}, "invalid base64"),
+        ({"B": 5}, "binary value must be base64 text or bytes"),
+        ({"SS": []}, "SS set is empty"),
+        ({"SS": ["a", "a"]}, "duplicate members"),
+        ({"NS": ["1", "1.0"]}, "duplicate members"),
+        ({"SS": ["a", 1]}, "string set member must be a string"),
+        ({"NS": "1"}, "NS value must be an array"),
+    ],
+)
+def test_bad_values_raise_a_typed_error_with_the_reason(wire: Any, reason: str) -> None:
+    with pytest.raises(AttributeDecodeError) as info:
+        deserialize(wire)
+    assert reason in info.value.reason
+    assert isinstance(info.value, StreamflowError)
+    assert isinstance(info.value, ValueError)
+
+
+def test_error_path_names_the_nested_attribute() -> None:
+    image = {
+        "meta": {
+            "M": {"history": {"L": [{"N": "1"}, {"S": "x"}, {"M": {"deep": {"N": 5}}}]}}
+        }
+    }
+    with pytest.raises(AttributeDecodeError) as info:
+        deserialize_item(image, path="NewImage")
+    assert info.value.path == "NewImage.meta.history[2].deep"
+    assert str(info.value).endswith("at NewImage.meta.history[2].deep")
+
+
+def test_error_path_without_prefix() -> None:
+    with pytest.raises(AttributeDecodeError) as info:
+        deserialize({"M": {"a": {"L": [{"Q": 1}]}}})
+    assert info.value.path == "a[0]"
+
+
+def test_non_object_attribute_value_is_a_typed_error() -> None:
+    with pytest.raises(AttributeDecodeError, match="expected an AttributeValue object"):
+        deserialize_item({"a": "plain"})
+    with pytest.raises(AttributeDecodeError, match="expected an AttributeValue object"):
+        deserialize(["S", "x"])  # type: ignore[arg-type]
+    with pytest.raises(AttributeDecodeError, match="an item must be an object"):
+        deserialize_item([])  # type: ignore[arg-type]
+
+
+def _nest(levels: int) -> dict[str, Any]:
+    value: dict[str, Any] = {"S": "leaf"}
+    for level in range(levels):
+        value = {"M": {"x": value}} if level % 2 else {"L": [value]}
+    return value
+
+
+def test_nesting_up_to_32_levels_decodes() -> None:
+    assert deserialize(_nest(MAX_NESTING_DEPTH)) is not None
+
+
+def test_nesting_deeper_than_32_levels_raises_not_recursion_error() -> None:
+    with pytest.raises(AttributeDecodeError, match="deeper than DynamoDB's 32 levels"):
+        deserialize(_nest(MAX_NESTING_DEPTH + 1))
+    with pytest.raises(AttributeDecodeError, match="deeper"):
+        deserialize(_nest(5000))
+
+
+# --- serialize -----------------------------------------------------------------------------
+
+
+def test_serialize_each_type() -> None:
+    assert serialize("x") == {"S": "x"}
+    assert serialize(True) == {"BOOL": True}
+    assert serialize(7) == {"N": "7"}
+    assert serialize(Decimal("0.375")) == {"N": "0.375"}
+    assert serialize(0.1) == {"N": "0.1"}
+    assert serialize(Decimal("-0")) == {"N": "0"}
+    assert serialize(None) == {"NULL": True}
+    assert serialize(b"hi") == {"B": b"hi"}
+    assert serialize(b"hi", binary="base64") == {"B": "aGk="}
+    assert serialize({"a": [1, "x"]}) == {"M": {"a": {"L": [{"N": "1"}, {"S": "x"}]}}}
+    assert serialize((1,)) == {"L": [{"N": "1"}]}
+    assert serialize({"b", "a"}) == {"SS": ["a", "b"]}
+    assert serialize(frozenset({3, 1})) == {"NS": ["1", "3"]}
+    assert serialize({b"y", b"x"}, binary="base64") == {"BS": ["eA==", "eQ=="]}
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (set(), "empty set"),
+        ({1, "a"}, "set mixes types"),
+        ({0.1, Decimal("0.1")}, "duplicate members"),
+        (math.nan, "numbers must be finite"),
+        (math.inf, "numbers must be finite"),
+        (Decimal("NaN"), "not a finite number"),
+        (10**40 + 1, "significant digits"),
+        (Decimal("1E+126"), "outside DynamoDB's range"),
+        (object(), "object has no DynamoDB form"),
+        ({1: "x"}, "map keys must be strings"),
+        ({None}, "is not a string, number or bytes"),
+    ],
+)
+def test_serialize_rejects_values_with_no_dynamodb_form(value: Any, reason: str) -> None:
+    with pytest.raises(AttributeEncodeError) as info:
+        serialize(value)
+    assert reason in info.value.reason
+
+
+def test_serialize_error_path_and_datetime_hint() -> None:
+    import datetime
+
+    with pytest.raises(AttributeEncodeError) as info:
+        serialize_item({"meta": {"when": [1, datetime.date(2026, 1, 1)]}})
+    assert info.value.path == "meta.when[1]"
+    assert "ISO-8601" in info.value.reason
+
+
+def test_serialize_nesting_limit() -> None:
+    value: Any = "leaf"
+    for _ in range(MAX_NESTING_DEPTH + 1):
+        value = [value]
+    with pytest.raises(AttributeEncodeError, match="deeper"):
+        serialize(value)
+
+
+def test_serialize_rejects_bad_binary_mode() -> None:
+    with pytest.raises(ValueError, match="binary must be"):
+        serialize(b"x", binary="hex")  # type: ignore[arg-type]
+
+
+# --- properties ----------------------------------------------------------------------------
+
+
+@given(strategies.values)
+@settings(max_examples=300)
+def test_round_trip(value: Any) -> None:
+    assert deserialize(serialize(value)) == value
+    assert deserialize(serialize(value, binary="base64")) == value
+
+
+@given(strategies.items)
+@settings(max_examples=150)
+def test_item_round_trip(item: dict[str, Any]) -> None:
+    assert deserialize_item(serialize_item(item)) == item
+
+
+def _to_boto3(value: Any) -> Any:
+    """boto3's serializer rejects float and takes Decimal; its sets need Python sets."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    if isinstance(value, dict):
+        return {k: _to_boto3(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_to_boto3(v) for v in value]
+    if isinstance(value, set) and value and all(isinstance(v, int) for v in value):
+        return {Decimal(v) for v in value}
+    return value
+
+
+def _from_boto3(value: Any) -> Any:
+    if isinstance(value, Binary):
+        return bytes(value)
+    if isinstance(value, dict):
+        return {k: _from_boto3(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_from_boto3(v) for v in value]
+    if isinstance(value, set):
+        return {_from_boto3(v) for v in value}
+    return value
+
+
+@given(strategies.values)
+@settings(max_examples=300)
+def test_differential_against_boto3(value: Any) -> None:
+    """On every value both accept, both sides agree in both directions."""
+    theirs = TypeSerializer().serialize(_to_boto3(value))
+    ours = serialize(value)
+    assert _canonical(ours) == _canonical(theirs)
+    decoded_theirs = _from_boto3(TypeDeserializer().deserialize(ours))
+    assert deserialize(theirs, numbers="decimal") == decoded_theirs
+    assert deserialize(theirs) == decoded_theirs
+
+
+def _canonical(av: Any) -> Any:
+    """Set members in a fixed order, numbers as Decimal, binary as bytes, for comparison."""
+    ((tag, inner),) = av.items()
+    if tag in ("SS", "BS"):
+        return tag, sorted(bytes(v) if isinstance(v, Binary) else v for v in inner)
+    if tag == "NS":
+        return tag, sorted(Decimal(v) for v in inner)
+    if tag == "N":
+        return tag, Decimal(inner)
+    if tag == "B":
+        return tag, bytes(inner)
+    if tag == "M":
+        return tag, {k: _canonical(v) for k, v in inner.items()}
+    if tag == "L":
+        return tag, [_canonical(v) for v in inner]
+    return tag, inner
+
+
+@given(st.text(alphabet="0123456789.-+eE", max_size=12))
+def test_number_text_never_escapes_as_a_bare_error(text: str) -> None:
+    try:
+        value = deserialize({"N": text})
+    except AttributeDecodeError:
+        return
+    assert Decimal(text) == value
+
+
+@given(st.binary(max_size=64))
+def test_base64_text_and_bytes_decode_alike(data: bytes) -> None:
+    text = base64.b64encode(data).decode()
+    assert deserialize({"B": text}) == deserialize({"B": data}) == data
+
+
+# --- sizes ---------------------------------------------------------------------------------
+
+
+def test_item_size_follows_dynamodb_rules() -> None:
+    assert item_size({"PK": "USER#7"}) == 2 + 6
+    assert item_size({"n": 12345}) == 1 + (5 + 1) // 2 + 1
+    assert item_size({"b": b"abc", "t": True, "z": None}) == (1 + 3) + (1 + 1) + (1 + 1)
+    assert item_size({"m": {"a": "x"}}) == 1 + 3 + (1 + 1 + 1)
+    assert item_size({"l": [1, 2]}) == 1 + 3 + 2 * (2 + 1)
+    assert item_size({"s": {"ab", "c"}}) == 1 + 3
+    with pytest.raises(AttributeEncodeError):
+        item_size({"x": object()})

@@ -1,0 +1,384 @@
+"""streamflow.records: typed stream records from Lambda events, GetRecords and Kinesis."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import datetime as dt
+import json
+import pickle
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import boto3
+import pytest
+
+from streamflow import EventName, StreamRecord, StreamViewType, parse_event, testing
+from streamflow.errors import AttributeDecodeError, RecordShapeError
+
+ITEM = {
+    "PK": "SCORE#01JD8X",
+    "SK": "USER#42",
+    "points": 30,
+    "ratio": Decimal("0.375"),
+    "tags": {"daily", "bonus"},
+    "blob": b"\x00\xff",
+    "meta": {"history": [3, "x", {"deep": True}]},
+    "note": None,
+}
+
+
+def one(change: testing.Change, **kwargs: Any) -> StreamRecord:
+    [record] = parse_event(testing.event(change, **kwargs))
+    return record
+
+
+# --- fields ----------------------------------------------------------------------------------
+
+
+def test_insert_fields() -> None:
+    record = one(testing.insert(ITEM), table="scores", region="eu-west-1", created_at=1764148800)
+    assert record.event_name is EventName.INSERT
+    assert record.event_version == "1.1"
+    assert record.event_source == "aws:dynamodb"
+    assert record.aws_region == "eu-west-1"
+    assert record.table_name == "scores"
+    assert record.event_source_arn.startswith("arn:aws:dynamodb:eu-west-1:")
+    assert record.stream_view_type is StreamViewType.NEW_AND_OLD_IMAGES
+    assert record.approximate_creation_time == dt.datetime(2025, 11, 26, 9, 20, tzinfo=dt.timezone.utc)
+    assert record.approximate_creation_time.tzinfo is not None
+    assert record.keys == {"PK": "SCORE#01JD8X", "SK": "USER#42"}
+    assert record.new_image == ITEM
+    assert record.old_image is None
+    assert record.is_ttl_delete is False
+    assert record.size_bytes > 0
+    assert record.sequence_number_int == int(record.sequence_number)
+    assert len(record.event_id) == 32
+
+
+def test_modify_and_remove_images() -> None:
+    old = {"PK": "U#1", "SK": "T", "total": 10, "gone": "x"}
+    new = {"PK": "U#1", "SK": "T", "total": 40, "added": {1, 2}}
+    modify = one(testing.modify(old, new))
+    assert modify.event_name is EventName.MODIFY
+    assert modify.old_image == old
+    assert modify.new_image == new
+    assert modify.changed_attributes() == {"total", "gone", "added"}
+    remove = one(testing.remove(old))
+    assert remove.new_image is None
+    assert remove.old_image == old
+    assert remove.changed_attributes() == set(old)
+
+
+def test_changed_attributes_compares_decoded_values() -> None:
+    record = StreamRecord.from_lambda(
+        _raw_modify({"n": {"N": "1.0"}, "s": {"SS": ["a", "b"]}},
+                    {"n": {"N": "1"}, "s": {"SS": ["b", "a"]}})
+    )
+    assert record.changed_attributes() == frozenset()
+
+
+def _raw_modify(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    raw = testing.records(testing.modify({"PK": "a", "SK": "b"}, {"PK": "a", "SK": "b"}))[0]
+    raw["dynamodb"]["OldImage"].update(old)
+    raw["dynamodb"]["NewImage"].update(new)
+    return raw
+
+
+def test_changed_attributes_needs_both_images() -> None:
+    record = one(testing.modify({"PK": "a", "SK": "b"}, {"PK": "a", "SK": "b", "x": 1}),
+                 view_type="NEW_IMAGE")
+    with pytest.raises(RecordShapeError, match="needs both images"):
+        record.changed_attributes()
+
+
+@pytest.mark.parametrize(
+    ("view_type", "has_new", "has_old"),
+    [
+        ("KEYS_ONLY", False, False),
+        ("NEW_IMAGE", True, False),
+        ("OLD_IMAGE", False, True),
+        ("NEW_AND_OLD_IMAGES", True, True),
+    ],
+)
+def test_view_types(view_type: Any, has_new: bool, has_old: bool) -> None:
+    record = one(testing.modify({"PK": "a", "SK": "b", "v": 1}, {"PK": "a", "SK": "b", "v": 2}),
+                 view_type=view_type)
+    assert record.stream_view_type.value == view_type
+    assert (record.new_image is not None) is has_new
+    assert (record.old_image is not None) is has_old
+    assert record.keys == {"PK": "a", "SK": "b"}
+    assert "NewImage" in record.raw["dynamodb"] if has_new else "NewImage" not in record.raw[
+        "dynamodb"]
+
+
+def test_ttl_delete() -> None:
+    assert one(testing.remove({"PK": "a", "SK": "b"}, ttl=True)).is_ttl_delete is True
+    assert one(testing.remove({"PK": "a", "SK": "b"})).is_ttl_delete is False
+
+
+def test_new_value_decodes_one_attribute() -> None:
+    record = one(testing.insert(ITEM))
+    assert record.new_value("points") == 30
+    assert record.new_value("missing") is None
+    assert record.new_value("missing", 0) == 0
+    assert record.old_value("points", "none") == "none"
+    assert "new_image" not in record.__dict__  # the rest was not decoded
+    assert record.new_image is not None
+    assert record.new_value("blob") == b"\x00\xff"
+
+
+def test_images_are_decoded_once_and_cached() -> None:
+    record = one(testing.insert(ITEM))
+    assert record.new_image is record.new_image
+    assert record.keys is record.keys
+
+
+def test_number_policy_applies_to_images() -> None:
+    [record] = parse_event(testing.event(testing.insert(ITEM)), numbers="decimal")
+    assert record.new_image is not None
+    assert type(record.new_image["points"]) is Decimal
+    with pytest.raises(ValueError, match="numbers must be"):
+        parse_event(testing.event(testing.insert(ITEM)), numbers="nope")  # type: ignore[arg-type]
+
+
+def test_records_are_immutable_equal_hashable_and_picklable() -> None:
+    event = testing.event(testing.insert(ITEM))
+    a, b = parse_event(event)[0], parse_event(copy.deepcopy(event))[0]
+    assert a == b
+    assert hash(a) == hash(b)
+    assert len({a, b}) == 1
+    with pytest.raises(AttributeError, match="immutable"):
+        a.event_id = "x"  # type: ignore[misc]
+    with pytest.raises(AttributeError, match="immutable"):
+        del a.raw
+    assert pickle.loads(pickle.dumps(a)) == a
+    assert "INSERT" in repr(a)
+    with pytest.raises(TypeError, match="parse_event"):
+        StreamRecord()
+
+
+def test_raw_is_what_lambda_delivered() -> None:
+    event = testing.event(testing.insert(ITEM))
+    record = parse_event(event)[0]
+    assert record.raw is event["Records"][0]
+    assert record.raw["dynamodb"]["NewImage"]["blob"] == {"B": "AP8="}
+
+
+# --- bad input -------------------------------------------------------------------------------
+
+
+def _event_with(mutate: Any) -> dict[str, Any]:
+    event = testing.event(testing.insert(ITEM), testing.insert({"PK": "x", "SK": "y"}))
+    mutate(event["Records"][1])
+    return event
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field", "reason"),
+    [
+        (lambda r: r.pop("eventID"), "eventID", "missing"),
+        (lambda r: r.pop("eventName"), "eventName", "missing"),
+        (lambda r: r.update(eventName="UPSERT"), "eventName", "INSERT, MODIFY or REMOVE"),
+        (lambda r: r.pop("dynamodb"), "dynamodb", "missing"),
+        (lambda r: r.update(dynamodb=[]), "dynamodb", "must be an object"),
+        (lambda r: r["dynamodb"].pop("SequenceNumber"), "dynamodb.SequenceNumber", "missing"),
+        (lambda r: r["dynamodb"].update(SequenceNumber=5), "dynamodb.SequenceNumber", "text"),
+        (lambda r: r["dynamodb"].update(SequenceNumber="12a"), "dynamodb.SequenceNumber",
+         "digits"),
+        (lambda r: r["dynamodb"].pop("Keys"), "dynamodb.Keys", "missing"),
+        (lambda r: r.update(eventID=7), "eventID", "must be text"),
+    ],
+)
+def test_record_shape_errors_name_record_and_field(mutate: Any, field: str, reason: str) -> None:
+    with pytest.raises(RecordShapeError) as info:
+        parse_event(_event_with(mutate))
+    assert info.value.field == field
+    assert info.value.index == 1
+    assert reason in info.value.reason
+    assert "record 1" in str(info.value)
+
+
+def test_lazy_field_errors_name_the_record() -> None:
+    def mutate(record: dict[str, Any]) -> None:
+        record.pop("awsRegion")
+        record["dynamodb"]["ApproximateCreationDateTime"] = "yesterday"
+        record["dynamodb"]["StreamViewType"] = "ALL"
+        record["dynamodb"]["NewImage"]["bad"] = {"N": 5}
+
+    record = parse_event(_event_with(mutate))[1]
+    with pytest.raises(RecordShapeError) as info:
+        record.aws_region
+    assert (info.value.field, info.value.index, info.value.event_id) == (
+        "awsRegion", 1, record.event_id)
+    with pytest.raises(RecordShapeError, match="epoch seconds"):
+        record.approximate_creation_time
+    with pytest.raises(RecordShapeError, match="unknown stream view type"):
+        record.stream_view_type
+    with pytest.raises(AttributeDecodeError) as decode:
+        record.new_image
+    assert decode.value.path == "NewImage.bad"
+    assert "record 1" in decode.value.reason
+
+
+def test_other_services_are_named() -> None:
+    sqs = {"Records": [{"messageId": "1", "body": "{}", "eventSource": "aws:sqs"}]}
+    with pytest.raises(RecordShapeError, match="an SQS event, not a DynamoDB stream event"):
+        parse_event(sqs)
+    with pytest.raises(RecordShapeError, match="EventBridge event"):
+        parse_event({"detail-type": "x", "detail": {}})
+    with pytest.raises(RecordShapeError, match="API Gateway event"):
+        parse_event({"httpMethod": "POST", "body": "{}"})
+    with pytest.raises(RecordShapeError, match="not a DynamoDB stream event"):
+        parse_event({"Records": "nope"})
+    with pytest.raises(RecordShapeError, match="must be an object"):
+        parse_event({"Records": [5]})
+    with pytest.raises(RecordShapeError, match="must be an object"):
+        parse_event([])  # type: ignore[arg-type]
+
+
+def test_table_name_needs_a_stream_arn() -> None:
+    raw = testing.records(testing.insert({"PK": "a", "SK": "b"}))[0]
+    raw["eventSourceARN"] = "arn:aws:sqs:us-east-1:1:queue"
+    with pytest.raises(RecordShapeError, match="not a DynamoDB stream ARN"):
+        StreamRecord.from_lambda(raw).table_name
+
+
+# --- Kinesis Data Streams for DynamoDB -------------------------------------------------------
+
+
+def _kinesis_event(lambda_record: dict[str, Any], *, stamp: int) -> dict[str, Any]:
+    change = {
+        "awsRegion": lambda_record["awsRegion"],
+        "eventID": str(uuid.uuid4()),
+        "eventName": lambda_record["eventName"],
+        "userIdentity": None,
+        "recordFormat": "application/json",
+        "tableName": "scores",
+        "dynamodb": {
+            "ApproximateCreationDateTime": stamp,
+            "Keys": lambda_record["dynamodb"]["Keys"],
+            "NewImage": lambda_record["dynamodb"]["NewImage"],
+            "SizeBytes": 120,
+        },
+        "eventSource": "aws:dynamodb",
+    }
+    data = base64.b64encode(json.dumps(change).encode()).decode()
+    return {
+        "Records": [
+            {
+                "kinesis": {
+                    "kinesisSchemaVersion": "1.0",
+                    "partitionKey": "ABC",
+                    "sequenceNumber": "49590338271490256608559692538361571095921575989136588898",
+                    "data": data,
+                    "approximateArrivalTimestamp": 1764148800.5,
+                },
+                "eventSource": "aws:kinesis",
+                "eventVersion": "1.0",
+                "eventID": "shardId-000000000006:4959",
+                "eventName": "aws:kinesis:record",
+                "awsRegion": "us-east-1",
+                "eventSourceARN": "arn:aws:kinesis:us-east-1:123456789012:stream/changes",
+            }
+        ]
+    }
+
+
+@pytest.mark.parametrize("stamp", [1764148800123, 1764148800123456])
+def test_kinesis_wrapped_changes_parse_to_the_same_record(stamp: int) -> None:
+    lambda_record = testing.records(testing.insert(ITEM))[0]
+    [record] = parse_event(_kinesis_event(lambda_record, stamp=stamp))
+    assert record.event_name is EventName.INSERT
+    assert record.new_image == ITEM
+    assert record.keys == {"PK": "SCORE#01JD8X", "SK": "USER#42"}
+    assert record.table_name == "scores"
+    assert record.sequence_number.startswith("4959033827")
+    assert record.event_source == "aws:kinesis"
+    assert record.approximate_creation_time.replace(microsecond=0) == dt.datetime(
+        2025, 11, 26, 9, 20, tzinfo=dt.timezone.utc)
+    assert record.approximate_creation_time.microsecond // 1000 == 123
+    assert record.stream_view_type is StreamViewType.NEW_AND_OLD_IMAGES
+
+
+def test_kinesis_record_without_a_dynamodb_change_is_rejected() -> None:
+    data = base64.b64encode(b'{"hello": 1}').decode()
+    event = {"Records": [{"eventSource": "aws:kinesis",
+                          "kinesis": {"data": data, "sequenceNumber": "1"}}]}
+    with pytest.raises(RecordShapeError, match="does not carry a DynamoDB change"):
+        parse_event(event)
+    event["Records"][0]["kinesis"]["data"] = "%%%"
+    with pytest.raises(RecordShapeError, match="not base64-encoded JSON"):
+        parse_event(event)
+
+
+# --- GetRecords, through a real endpoint -----------------------------------------------------
+
+
+def test_get_records_and_lambda_shapes_give_equal_records(aws_settings: dict[str, Any]) -> None:
+    """The same changes read with boto3 (bytes, datetimes) and from the wire JSON that a
+    Lambda event carries (base64, epoch seconds) give equal records."""
+    ddb = boto3.client("dynamodb", **aws_settings)
+    streams = boto3.client("dynamodbstreams", **aws_settings)
+    table = f"records-{uuid.uuid4().hex[:8]}"
+    ddb.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"},
+                   {"AttributeName": "SK", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"},
+                              {"AttributeName": "SK", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    from streamflow.codec import serialize_item
+
+    ddb.put_item(TableName=table, Item=serialize_item(ITEM))
+    ddb.update_item(
+        TableName=table, Key=serialize_item({"PK": ITEM["PK"], "SK": ITEM["SK"]}),
+        UpdateExpression="SET points = :p", ExpressionAttributeValues={":p": {"N": "35"}},
+    )
+    ddb.delete_item(TableName=table, Key=serialize_item({"PK": ITEM["PK"], "SK": ITEM["SK"]}))
+
+    stream_arn = ddb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]
+    iterator = streams.get_shard_iterator(
+        StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
+
+    wire: list[dict[str, Any]] = []
+
+    def keep_wire_json(http_response: Any, **_: Any) -> None:
+        wire.extend(json.loads(http_response.content)["Records"])
+
+    streams.meta.events.register("after-call.dynamodbstreams.GetRecords", keep_wire_json)
+    page = streams.get_records(ShardIterator=iterator)
+
+    assert [r["eventName"] for r in page["Records"]] == ["INSERT", "MODIFY", "REMOVE"]
+    assert isinstance(page["Records"][0]["dynamodb"]["NewImage"]["blob"]["B"], bytes)
+    for boto_record, wire_record in zip(page["Records"], wire, strict=True):
+        from_boto = StreamRecord.from_get_records(boto_record, stream_arn=stream_arn)
+        lambda_shape = dict(wire_record, eventSourceARN=stream_arn)
+        from_lambda = StreamRecord.from_lambda(lambda_shape)
+        assert from_boto == from_lambda
+        assert from_boto.raw["dynamodb"]["Keys"] == lambda_shape["dynamodb"]["Keys"]
+        assert from_boto.keys == {"PK": ITEM["PK"], "SK": ITEM["SK"]}
+        assert from_boto.table_name == table
+        assert isinstance(from_boto.raw["dynamodb"]["ApproximateCreationDateTime"], int | float)
+    inserted = StreamRecord.from_get_records(page["Records"][0], stream_arn=stream_arn)
+    assert inserted.new_image == ITEM
+    assert inserted.raw["dynamodb"]["NewImage"]["blob"] == {"B": "AP8="}
+
+
+def test_get_records_ttl_identity_is_converted_to_lambda_keys() -> None:
+    raw = testing.records(testing.remove({"PK": "a", "SK": "b"}))[0]
+    boto_record = copy.deepcopy(raw)
+    boto_record.pop("eventSourceARN")
+    boto_record["dynamodb"]["ApproximateCreationDateTime"] = dt.datetime(
+        2025, 11, 26, 9, 20, tzinfo=dt.timezone.utc)
+    boto_record["userIdentity"] = {"PrincipalId": "dynamodb.amazonaws.com", "Type": "Service"}
+    record = StreamRecord.from_get_records(boto_record, stream_arn=raw["eventSourceARN"])
+    assert record.is_ttl_delete
+    assert record.raw["userIdentity"] == {"type": "Service",
+                                          "principalId": "dynamodb.amazonaws.com"}
+    assert record.raw["dynamodb"]["ApproximateCreationDateTime"] == 1764148800
