@@ -39,17 +39,16 @@ from __future__ import annotations
 
 import binascii
 import math
-import re
 import sys
 from collections.abc import Callable, Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Literal, NamedTuple
 
 from streamflow.errors import AttributeDecodeError, AttributeEncodeError
 
 __all__ = [
-    "MAX_NESTING_DEPTH",
     "BinaryMode",
+    "MAX_NESTING_DEPTH",
     "NumberMode",
     "deserialize",
     "deserialize_item",
@@ -70,8 +69,16 @@ MAX_NESTING_DEPTH = 32
 _MAX_DIGITS = 38
 _MIN_ADJUSTED = -130
 _MAX_ADJUSTED = 125
-_NUMBER_TEXT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_BASE64_TEXT = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
+_NUMBER_TEXT = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+_BASE64_TEXT = r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?"
+
+
+def _fullmatch(pattern: str, text: str) -> bool:
+    """Regular expressions serve only rare slow paths: ``re`` loads on first use, which
+    keeps it out of a Lambda function's cold start."""
+    import re
+
+    return re.fullmatch(pattern, text, re.ASCII) is not None
 
 
 class _Fail(Exception):
@@ -110,7 +117,7 @@ def _json_type(value: object) -> str:
 
 def _checked_decimal(text: str) -> Decimal:
     """Parse number text as DynamoDB would accept it, or raise _Fail."""
-    if not _NUMBER_TEXT.fullmatch(text):
+    if not _fullmatch(_NUMBER_TEXT, text):
         raise _Fail(f"malformed number {text!r}")
     number = Decimal(text)
     _check_range(number, text)
@@ -200,7 +207,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10 has no strict mode
 
     def _strict_base64(text: str) -> bytes:
-        if len(text) % 4 or not _BASE64_TEXT.fullmatch(text):
+        if len(text) % 4 or not _fullmatch(_BASE64_TEXT, text):
             raise ValueError("not strict base64")
         return binascii.a2b_base64(text)
 

@@ -14,14 +14,15 @@ without decoding the rest of the image.
 from __future__ import annotations
 
 import binascii
-import datetime as _dt
-import json
 from collections.abc import Callable, Mapping
 from enum import Enum
-from typing import Any, Generic, NoReturn, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar, overload
 
 from streamflow.codec import NumberMode, _decode_attribute, _decode_image, _decoder
 from streamflow.errors import AttributeDecodeError, RecordShapeError
+
+if TYPE_CHECKING:
+    import datetime as _dt
 
 __all__ = ["EventName", "StreamRecord", "StreamViewType", "parse_event"]
 
@@ -29,7 +30,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-class cached_property(Generic[R]):  # noqa: N801 - named after functools' twin
+class _cached(Generic[R]):
     """A lock-free ``functools.cached_property``: records are not shared across threads
     while their fields are first read, and Python 3.10/3.11's per-property lock costs
     more than the decoding it guards on small images."""
@@ -40,18 +41,16 @@ class cached_property(Generic[R]):  # noqa: N801 - named after functools' twin
         self.__doc__ = func.__doc__
 
     @overload
-    def __get__(self, instance: None, owner: type[Any]) -> cached_property[R]: ...
+    def __get__(self, instance: None, owner: type[Any]) -> _cached[R]: ...
     @overload
     def __get__(self, instance: object, owner: type[Any]) -> R: ...
-    def __get__(self, instance: object | None, owner: type[Any]) -> R | cached_property[R]:
+    def __get__(self, instance: object | None, owner: type[Any]) -> R | _cached[R]:
         if instance is None:
             return self
         value = self.func(instance)
         instance.__dict__[self.name] = value
         return value
 
-_UTC = _dt.timezone.utc
-_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_UTC)
 _TTL_IDENTITY = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
 _MISSING: Any = object()
 
@@ -253,6 +252,8 @@ class StreamRecord:
         if not isinstance(kinesis, dict) or not isinstance(kinesis.get("data"), str):
             raise RecordShapeError("kinesis.data", "missing or not text", index=index)
         try:
+            import json  # only Kinesis records need it: kept out of the cold start
+
             change = json.loads(binascii.a2b_base64(kinesis["data"]))
         except (binascii.Error, ValueError) as exc:
             raise RecordShapeError(
@@ -310,27 +311,27 @@ class StreamRecord:
             )
         return value
 
-    @cached_property
+    @_cached
     def event_version(self) -> str:
         """The record format version (``eventVersion``), ``"1.1"`` on AWS today."""
         return self._field(self.raw, "eventVersion", "eventVersion", str)
 
-    @cached_property
+    @_cached
     def event_source(self) -> str:
         """``"aws:dynamodb"``, or ``"aws:kinesis"`` for a change read through Kinesis."""
         return self._field(self.raw, "eventSource", "eventSource", str)
 
-    @cached_property
+    @_cached
     def aws_region(self) -> str:
         """The Region of the table that changed (``awsRegion``)."""
         return self._field(self._change, "awsRegion", "awsRegion", str)
 
-    @cached_property
+    @_cached
     def event_source_arn(self) -> str:
         """The ARN of the stream the record came from (``eventSourceARN``)."""
         return self._field(self.raw, "eventSourceARN", "eventSourceARN", str)
 
-    @cached_property
+    @_cached
     def table_name(self) -> str:
         """The table's name, from the stream ARN (or ``tableName`` of a Kinesis change)."""
         if "tableName" in self._change:
@@ -347,17 +348,17 @@ class StreamRecord:
             )
         return name
 
-    @cached_property
+    @_cached
     def sequence_number_int(self) -> int:
         """The sequence number as an ``int``: compare these, never the text or by counting."""
         return int(self.sequence_number)
 
-    @cached_property
+    @_cached
     def size_bytes(self) -> int:
         """The size of the stream record in bytes (``SizeBytes``)."""
         return self._field(self._ddb, "SizeBytes", "dynamodb.SizeBytes", int)
 
-    @cached_property
+    @_cached
     def approximate_creation_time(self) -> _dt.datetime:
         """When the change happened, as an aware UTC datetime (rounded down by AWS)."""
         path = "dynamodb.ApproximateCreationDateTime"
@@ -375,13 +376,13 @@ class StreamRecord:
         if self.raw is not self._change:  # Kinesis: milliseconds or microseconds
             seconds = seconds / 1_000_000 if value >= 1e14 else seconds / 1_000
         try:
-            return _EPOCH + _dt.timedelta(seconds=seconds)
+            return _epoch() + _timedelta(seconds=seconds)
         except OverflowError:
             raise RecordShapeError(
                 path, f"{value!r} is out of range", index=self.index, event_id=self.event_id
             ) from None
 
-    @cached_property
+    @_cached
     def stream_view_type(self) -> StreamViewType:
         """What the stream captures: KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES."""
         if self.raw is not self._change:
@@ -397,7 +398,7 @@ class StreamRecord:
                 event_id=self.event_id,
             ) from None
 
-    @cached_property
+    @_cached
     def is_ttl_delete(self) -> bool:
         """True for a REMOVE made by DynamoDB's Time to Live, not by a user."""
         identity = self._change.get("userIdentity")
@@ -418,7 +419,7 @@ class StreamRecord:
         except AttributeDecodeError as exc:
             raise _with_record(exc, self) from None
 
-    @cached_property
+    @_cached
     def keys(self) -> dict[str, Any]:
         """The changed item's primary key attributes, decoded."""
         try:
@@ -426,12 +427,12 @@ class StreamRecord:
         except AttributeDecodeError as exc:
             raise _with_record(exc, self) from None
 
-    @cached_property
+    @_cached
     def new_image(self) -> dict[str, Any] | None:
         """The item after the change, decoded; ``None`` for REMOVE or a view type without it."""
         return self._image("NewImage")
 
-    @cached_property
+    @_cached
     def old_image(self) -> dict[str, Any] | None:
         """The item before the change, decoded; ``None`` for INSERT or a view without it."""
         return self._image("OldImage")
@@ -554,6 +555,19 @@ class StreamRecord:
 _CACHED_IMAGE = {"NewImage": "new_image", "OldImage": "old_image"}
 
 
+def _epoch() -> _dt.datetime:
+    """1970-01-01 UTC; ``datetime`` loads on first use, keeping it out of the cold start."""
+    import datetime
+
+    return datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+
+
+def _timedelta(*, seconds: float) -> _dt.timedelta:
+    import datetime
+
+    return datetime.timedelta(seconds=seconds)
+
+
 def _rebuild(raw: dict[str, Any], index: int | None, numbers: NumberMode) -> StreamRecord:
     if raw.get("eventSource") == "aws:kinesis":
         return StreamRecord.from_kinesis(raw, index=index, numbers=numbers)
@@ -645,10 +659,12 @@ def _json_av(av: Any) -> Any:
 
 
 def _epoch_seconds(value: object) -> object:
-    if isinstance(value, _dt.datetime):
+    import datetime
+
+    if isinstance(value, datetime.datetime):
         if value.tzinfo is None:
-            value = value.replace(tzinfo=_UTC)
-        delta = value - _EPOCH
+            value = value.replace(tzinfo=datetime.timezone.utc)
+        delta = value - _epoch()
         if delta.microseconds == 0:
             return delta.days * 86_400 + delta.seconds
         return delta.total_seconds()

@@ -1,0 +1,150 @@
+"""The package as a whole: public names, layering, and the cost of importing it."""
+
+from __future__ import annotations
+
+import ast
+import compileall
+import importlib.util
+import os
+import pathlib
+import statistics
+import subprocess
+import sys
+
+import pytest
+
+import streamflow
+
+SRC = pathlib.Path(streamflow.__file__).parent
+
+# Who may import whom: a module imports only concepts of a lower layer, or its own concept
+# (``_models_convert`` belongs to ``models``, ``filters/_compile`` to ``filters``).
+LAYERS = {
+    "errors": 0,
+    "codec": 1,
+    "filters": 1,
+    "models": 1,
+    "records": 2,
+    "testing": 3,
+    "router": 4,
+    "runner": 5,
+    "recipes": 6,
+    "cli": 7,
+    "__init__": 8,
+}
+
+
+def _concept(dotted: str) -> str:
+    """``streamflow._models_convert`` -> ``models``; ``streamflow.filters._x`` -> ``filters``."""
+    parts = dotted.split(".")
+    if len(parts) == 1:
+        return "__init__"
+    return parts[1].lstrip("_").split("_")[0] or "__init__"
+
+
+def _public_modules() -> list[str]:
+    names = []
+    for path in sorted(SRC.rglob("*.py")):
+        parts = path.relative_to(SRC).with_suffix("").parts
+        if any(part.startswith("_") and part != "__init__" for part in parts):
+            continue
+        dotted = ".".join(p for p in parts if p != "__init__")
+        names.append(f"streamflow.{dotted}" if dotted else "streamflow")
+    return names
+
+
+@pytest.mark.parametrize("name", _public_modules())
+def test_every_public_module_has_a_sorted_complete_all(name: str) -> None:
+    module = importlib.import_module(name)
+    exported = getattr(module, "__all__", None)
+    assert exported is not None, f"{name} has no __all__"
+    assert list(exported) == sorted(exported), f"{name}.__all__ is not sorted"
+    for attribute in exported:
+        assert hasattr(module, attribute), f"{name}.__all__ names missing {attribute}"
+    public = {
+        attr for attr, value in vars(module).items()
+        if not attr.startswith("_")
+        and getattr(value, "__module__", None) == name
+        and callable(value)
+    }
+    assert public <= set(exported), f"{name} defines public {public - set(exported)} not in __all__"
+
+
+def _imports(path: pathlib.Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+def _top(module: str) -> str:
+    name = module.split(".")[1] if module.count(".") else "__init__"
+    return name.removeprefix("_") if name.startswith("_") and name != "__init__" else name
+
+
+@pytest.mark.parametrize("path", sorted(SRC.rglob("*.py")), ids=lambda p: p.name)
+def test_no_upward_imports(path: pathlib.Path) -> None:
+    parts = path.relative_to(SRC).with_suffix("").parts
+    own = "__init__" if parts == ("__init__",) else _concept("streamflow." + ".".join(parts))
+    assert own in LAYERS, f"{path.name}: concept {own!r} has no layer in this test"
+    for imported in _imports(path):
+        if imported.split(".")[0] != "streamflow":
+            continue
+        target = _concept(imported)
+        if target == own or own == "__init__":
+            continue
+        assert LAYERS[target] < LAYERS[own], f"{path.name} ({own}) imports {imported} (upward)"
+
+
+def test_core_never_imports_boto3_or_asyncio() -> None:
+    code = (
+        "import sys\n"
+        "import streamflow, streamflow.codec, streamflow.records, streamflow.testing\n"
+        "for name in ('streamflow.models', 'streamflow.filters', 'streamflow.router'):\n"
+        "    try:\n"
+        "        __import__(name)\n"
+        "    except ModuleNotFoundError:\n"
+        "        pass\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore', 'asyncio'))\n"
+        "print(','.join(bad))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def _import_time_us(statement: str) -> int:
+    """Microseconds ``python -X importtime`` reports for everything the statement imports
+    (the sum of its top-level entries), the median of seven fresh interpreters."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    samples = []
+    for _ in range(7):
+        out = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", statement],
+            capture_output=True, text=True, check=True, env=env,
+        )
+        total = 0
+        for line in out.stderr.splitlines():
+            fields = line.split("|")
+            if len(fields) == 3 and fields[1].strip().isdigit() and fields[2][:2] != "  ":
+                total += int(fields[1])
+        samples.append(total)
+    return statistics.median(samples)
+
+
+def test_import_cost_is_small() -> None:
+    """`import streamflow` with the names a Lambda handler needs costs under 20 ms over a
+    bare interpreter, measured as ``python -X importtime`` reports it, with bytecode compiled
+    as ``pip install`` leaves it."""
+    compileall.compile_dir(str(SRC), quiet=1)
+    names = ["StreamRecord", "parse_event"]
+    if importlib.util.find_spec("streamflow.router"):
+        names.append("Router")
+    statement = f"from streamflow import {', '.join(names)}"
+    if importlib.util.find_spec("streamflow.filters"):
+        statement += "; from streamflow.filters import Filter"
+    bare = _import_time_us("pass")
+    ours = _import_time_us(statement)
+    assert ours - bare < 20_000, f"import costs {(ours - bare) / 1000:.1f} ms"
