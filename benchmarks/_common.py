@@ -94,9 +94,13 @@ class Section:
             lines.append(f"|{'-' * 42}|{'-' * 10}|{'-' * 10}|{'-' * 6}|")
             for r in self.ratios:
                 met = r.met(self.rows)
-                target = "" if r.target is None else (
-                    f"{'>=' if r.higher_is_better else '<='} {r.target:g}"
+                target = (
+                    ""
+                    if r.target is None
+                    else (f"{'>=' if r.higher_is_better else '<='} {r.target:g}")
                 )
                 shown = "" if met is None else ("yes" if met else "NO")
-                lines.append(f"| {r.label:40} | {r.value(self.rows):8.2f} | {target:>8} | {shown:>4} |")
+                lines.append(
+                    f"| {r.label:40} | {r.value(self.rows):8.2f} | {target:>8} | {shown:>4} |"
+                )
         return "\n".join(lines)

@@ -128,11 +128,7 @@ def test_bad_values_raise_a_typed_error_with_the_reason(wire: Any, reason: str) 
 
 
 def test_error_path_names_the_nested_attribute() -> None:
-    image = {
-        "meta": {
-            "M": {"history": {"L": [{"N": "1"}, {"S": "x"}, {"M": {"deep": {"N": 5}}}]}}
-        }
-    }
+    image = {"meta": {"M": {"history": {"L": [{"N": "1"}, {"S": "x"}, {"M": {"deep": {"N": 5}}}]}}}}
     with pytest.raises(AttributeDecodeError) as info:
         deserialize_item(image, path="NewImage")
     assert info.value.path == "NewImage.meta.history[2].deep"

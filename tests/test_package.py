@@ -62,7 +62,8 @@ def test_every_public_module_has_a_sorted_complete_all(name: str) -> None:
     for attribute in exported:
         assert hasattr(module, attribute), f"{name}.__all__ names missing {attribute}"
     public = {
-        attr for attr, value in vars(module).items()
+        attr
+        for attr, value in vars(module).items()
         if not attr.startswith("_")
         and getattr(value, "__module__", None) == name
         and callable(value)
@@ -108,7 +109,8 @@ def test_core_never_imports_boto3_or_asyncio() -> None:
         "        __import__(name)\n"
         "    except ModuleNotFoundError:\n"
         "        pass\n"
-        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore', 'asyncio'))\n"
+        "heavy = ('boto3', 'botocore', 'asyncio')\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in heavy)\n"
         "print(','.join(bad))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -123,7 +125,10 @@ def _import_time_us(statement: str) -> int:
     for _ in range(7):
         out = subprocess.run(
             [sys.executable, "-X", "importtime", "-c", statement],
-            capture_output=True, text=True, check=True, env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            env=env,
         )
         total = 0
         for line in out.stderr.splitlines():

@@ -46,7 +46,9 @@ def test_insert_fields() -> None:
     assert record.table_name == "scores"
     assert record.event_source_arn.startswith("arn:aws:dynamodb:eu-west-1:")
     assert record.stream_view_type is StreamViewType.NEW_AND_OLD_IMAGES
-    assert record.approximate_creation_time == dt.datetime(2025, 11, 26, 9, 20, tzinfo=dt.timezone.utc)
+    assert record.approximate_creation_time == dt.datetime(
+        2025, 11, 26, 9, 20, tzinfo=dt.timezone.utc
+    )
     assert record.approximate_creation_time.tzinfo is not None
     assert record.keys == {"PK": "SCORE#01JD8X", "SK": "USER#42"}
     assert record.new_image == ITEM
@@ -73,8 +75,9 @@ def test_modify_and_remove_images() -> None:
 
 def test_changed_attributes_compares_decoded_values() -> None:
     record = StreamRecord.from_lambda(
-        _raw_modify({"n": {"N": "1.0"}, "s": {"SS": ["a", "b"]}},
-                    {"n": {"N": "1"}, "s": {"SS": ["b", "a"]}})
+        _raw_modify(
+            {"n": {"N": "1.0"}, "s": {"SS": ["a", "b"]}}, {"n": {"N": "1"}, "s": {"SS": ["b", "a"]}}
+        )
     )
     assert record.changed_attributes() == frozenset()
 
@@ -87,8 +90,10 @@ def _raw_modify(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_changed_attributes_needs_both_images() -> None:
-    record = one(testing.modify({"PK": "a", "SK": "b"}, {"PK": "a", "SK": "b", "x": 1}),
-                 view_type="NEW_IMAGE")
+    record = one(
+        testing.modify({"PK": "a", "SK": "b"}, {"PK": "a", "SK": "b", "x": 1}),
+        view_type="NEW_IMAGE",
+    )
     with pytest.raises(RecordShapeError, match="needs both images"):
         record.changed_attributes()
 
@@ -103,14 +108,19 @@ def test_changed_attributes_needs_both_images() -> None:
     ],
 )
 def test_view_types(view_type: Any, has_new: bool, has_old: bool) -> None:
-    record = one(testing.modify({"PK": "a", "SK": "b", "v": 1}, {"PK": "a", "SK": "b", "v": 2}),
-                 view_type=view_type)
+    record = one(
+        testing.modify({"PK": "a", "SK": "b", "v": 1}, {"PK": "a", "SK": "b", "v": 2}),
+        view_type=view_type,
+    )
     assert record.stream_view_type.value == view_type
     assert (record.new_image is not None) is has_new
     assert (record.old_image is not None) is has_old
     assert record.keys == {"PK": "a", "SK": "b"}
-    assert "NewImage" in record.raw["dynamodb"] if has_new else "NewImage" not in record.raw[
-        "dynamodb"]
+    assert (
+        "NewImage" in record.raw["dynamodb"]
+        if has_new
+        else "NewImage" not in record.raw["dynamodb"]
+    )
 
 
 def test_ttl_delete() -> None:
@@ -185,10 +195,10 @@ def _event_with(mutate: Any) -> dict[str, Any]:
         (lambda r: r.update(dynamodb=[]), "dynamodb", "must be an object"),
         (lambda r: r["dynamodb"].pop("SequenceNumber"), "dynamodb.SequenceNumber", "missing"),
         (lambda r: r["dynamodb"].update(SequenceNumber=5), "dynamodb.SequenceNumber", "text"),
-        (lambda r: r["dynamodb"].update(SequenceNumber="12a"), "dynamodb.SequenceNumber",
-         "digits"),
+        (lambda r: r["dynamodb"].update(SequenceNumber="12a"), "dynamodb.SequenceNumber", "digits"),
         (lambda r: r["dynamodb"].pop("Keys"), "dynamodb.Keys", "missing"),
         (lambda r: r.update(eventID=7), "eventID", "must be text"),
+        (lambda r: r["dynamodb"].update(Keys=None), "dynamodb.Keys", "must be an object"),
     ],
 )
 def test_record_shape_errors_name_record_and_field(mutate: Any, field: str, reason: str) -> None:
@@ -209,15 +219,18 @@ def test_lazy_field_errors_name_the_record() -> None:
 
     record = parse_event(_event_with(mutate))[1]
     with pytest.raises(RecordShapeError) as info:
-        record.aws_region
+        _ = record.aws_region
     assert (info.value.field, info.value.index, info.value.event_id) == (
-        "awsRegion", 1, record.event_id)
+        "awsRegion",
+        1,
+        record.event_id,
+    )
     with pytest.raises(RecordShapeError, match="epoch seconds"):
-        record.approximate_creation_time
+        _ = record.approximate_creation_time
     with pytest.raises(RecordShapeError, match="unknown stream view type"):
-        record.stream_view_type
+        _ = record.stream_view_type
     with pytest.raises(AttributeDecodeError) as decode:
-        record.new_image
+        _ = record.new_image
     assert decode.value.path == "NewImage.bad"
     assert "record 1" in decode.value.reason
 
@@ -242,7 +255,7 @@ def test_table_name_needs_a_stream_arn() -> None:
     raw = testing.records(testing.insert({"PK": "a", "SK": "b"}))[0]
     raw["eventSourceARN"] = "arn:aws:sqs:us-east-1:1:queue"
     with pytest.raises(RecordShapeError, match="not a DynamoDB stream ARN"):
-        StreamRecord.from_lambda(raw).table_name
+        _ = StreamRecord.from_lambda(raw).table_name
 
 
 # --- Kinesis Data Streams for DynamoDB -------------------------------------------------------
@@ -297,15 +310,19 @@ def test_kinesis_wrapped_changes_parse_to_the_same_record(stamp: int) -> None:
     assert record.sequence_number.startswith("4959033827")
     assert record.event_source == "aws:kinesis"
     assert record.approximate_creation_time.replace(microsecond=0) == dt.datetime(
-        2025, 11, 26, 9, 20, tzinfo=dt.timezone.utc)
+        2025, 11, 26, 9, 20, tzinfo=dt.timezone.utc
+    )
     assert record.approximate_creation_time.microsecond // 1000 == 123
     assert record.stream_view_type is StreamViewType.NEW_AND_OLD_IMAGES
 
 
 def test_kinesis_record_without_a_dynamodb_change_is_rejected() -> None:
     data = base64.b64encode(b'{"hello": 1}').decode()
-    event = {"Records": [{"eventSource": "aws:kinesis",
-                          "kinesis": {"data": data, "sequenceNumber": "1"}}]}
+    event = {
+        "Records": [
+            {"eventSource": "aws:kinesis", "kinesis": {"data": data, "sequenceNumber": "1"}}
+        ]
+    }
     with pytest.raises(RecordShapeError, match="does not carry a DynamoDB change"):
         parse_event(event)
     event["Records"][0]["kinesis"]["data"] = "%%%"
@@ -324,10 +341,14 @@ def test_get_records_and_lambda_shapes_give_equal_records(aws_settings: dict[str
     table = f"records-{uuid.uuid4().hex[:8]}"
     ddb.create_table(
         TableName=table,
-        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"},
-                   {"AttributeName": "SK", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"},
-                              {"AttributeName": "SK", "AttributeType": "S"}],
+        KeySchema=[
+            {"AttributeName": "PK", "KeyType": "HASH"},
+            {"AttributeName": "SK", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "PK", "AttributeType": "S"},
+            {"AttributeName": "SK", "AttributeType": "S"},
+        ],
         BillingMode="PAY_PER_REQUEST",
         StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     )
@@ -335,8 +356,10 @@ def test_get_records_and_lambda_shapes_give_equal_records(aws_settings: dict[str
 
     ddb.put_item(TableName=table, Item=serialize_item(ITEM))
     ddb.update_item(
-        TableName=table, Key=serialize_item({"PK": ITEM["PK"], "SK": ITEM["SK"]}),
-        UpdateExpression="SET points = :p", ExpressionAttributeValues={":p": {"N": "35"}},
+        TableName=table,
+        Key=serialize_item({"PK": ITEM["PK"], "SK": ITEM["SK"]}),
+        UpdateExpression="SET points = :p",
+        ExpressionAttributeValues={":p": {"N": "35"}},
     )
     ddb.delete_item(TableName=table, Key=serialize_item({"PK": ITEM["PK"], "SK": ITEM["SK"]}))
 
@@ -375,10 +398,13 @@ def test_get_records_ttl_identity_is_converted_to_lambda_keys() -> None:
     boto_record = copy.deepcopy(raw)
     boto_record.pop("eventSourceARN")
     boto_record["dynamodb"]["ApproximateCreationDateTime"] = dt.datetime(
-        2025, 11, 26, 9, 20, tzinfo=dt.timezone.utc)
+        2025, 11, 26, 9, 20, tzinfo=dt.timezone.utc
+    )
     boto_record["userIdentity"] = {"PrincipalId": "dynamodb.amazonaws.com", "Type": "Service"}
     record = StreamRecord.from_get_records(boto_record, stream_arn=raw["eventSourceARN"])
     assert record.is_ttl_delete
-    assert record.raw["userIdentity"] == {"type": "Service",
-                                          "principalId": "dynamodb.amazonaws.com"}
+    assert record.raw["userIdentity"] == {
+        "type": "Service",
+        "principalId": "dynamodb.amazonaws.com",
+    }
     assert record.raw["dynamodb"]["ApproximateCreationDateTime"] == 1764148800

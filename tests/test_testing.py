@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 from decimal import Decimal
 from typing import Any
@@ -26,14 +27,20 @@ def test_event_has_lambdas_shape() -> None:
     json.dumps(event)  # plain JSON, as Lambda hands it over
     [raw] = event["Records"]
     assert list(raw) == [
-        "eventID", "eventName", "eventVersion", "eventSource", "awsRegion", "dynamodb",
+        "eventID",
+        "eventName",
+        "eventVersion",
+        "eventSource",
+        "awsRegion",
+        "dynamodb",
         "eventSourceARN",
     ]
     assert raw["eventVersion"] == "1.1"
     assert raw["eventSource"] == "aws:dynamodb"
     assert raw["awsRegion"] == "eu-west-1"
     assert raw["eventSourceARN"].startswith(
-        "arn:aws:dynamodb:eu-west-1:111122223333:table/scores/stream/")
+        "arn:aws:dynamodb:eu-west-1:111122223333:table/scores/stream/"
+    )
     ddb = raw["dynamodb"]
     assert ddb["ApproximateCreationDateTime"] == 1767323045  # rounded down to the second
     assert ddb["Keys"] == {"PK": {"S": "SCORE#1"}, "SK": {"S": "USER#7"}}
@@ -41,7 +48,8 @@ def test_event_has_lambdas_shape() -> None:
     assert ddb["NewImage"]["n"] == {"N": "1.5"}
     assert "OldImage" not in ddb
     assert ddb["StreamViewType"] == "NEW_AND_OLD_IMAGES"
-    assert isinstance(ddb["SizeBytes"], int) and ddb["SizeBytes"] > 0
+    assert isinstance(ddb["SizeBytes"], int)
+    assert ddb["SizeBytes"] > 0
     assert 21 <= len(ddb["SequenceNumber"]) <= 40
 
 
@@ -50,7 +58,7 @@ def test_sequence_numbers_increase_and_are_not_contiguous() -> None:
     numbers = [int(r["dynamodb"]["SequenceNumber"]) for r in testing.records(*changes)]
     assert numbers == sorted(numbers)
     assert len(set(numbers)) == 20
-    assert any(b - a > 1 for a, b in zip(numbers, numbers[1:]))
+    assert any(b - a > 1 for a, b in itertools.pairwise(numbers))
     first = testing.records(changes[0], first_sequence_number="123456789012345678901")
     assert first[0]["dynamodb"]["SequenceNumber"] == "123456789012345678901"
 
@@ -73,7 +81,12 @@ def test_keys_only_view_carries_no_images() -> None:
         view_type="KEYS_ONLY",
     )
     assert set(raw["dynamodb"]) == {
-        "ApproximateCreationDateTime", "Keys", "SequenceNumber", "SizeBytes", "StreamViewType"}
+        "ApproximateCreationDateTime",
+        "Keys",
+        "SequenceNumber",
+        "SizeBytes",
+        "StreamViewType",
+    }
 
 
 def test_custom_key_names() -> None:

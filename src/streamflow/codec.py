@@ -47,8 +47,8 @@ from typing import Any, Literal, NamedTuple
 from streamflow.errors import AttributeDecodeError, AttributeEncodeError
 
 __all__ = [
-    "BinaryMode",
     "MAX_NESTING_DEPTH",
+    "BinaryMode",
     "NumberMode",
     "deserialize",
     "deserialize_item",
@@ -217,70 +217,25 @@ else:  # pragma: no cover - Python 3.10 has no strict mode
 
 class _Decoder(NamedTuple):
     value: Callable[[Any, int], Any]
-    mapping: Callable[[dict[str, Any], int], dict[str, Any]]
+    mapping: Callable[[dict[Any, Any], int], dict[Any, Any]]
 
 
 def _make_decoder(number: Callable[[str], Any], *, auto: bool) -> _Decoder:
-    """Build the decoders of one AttributeValue and of a map of them, for one number policy.
+    """Build the decoder for one number policy.
 
-    Strings and numbers, most of any item, are decoded inline with two dictionary look-ups;
-    everything else goes through one dispatch. Errors raise ``_Fail``, which collects its
-    path while unwinding, so no path is built on success.
+    One loop decodes every container: a map's items, or a list's items keyed by index.
+    Strings and numbers, most of any item, cost two dictionary look-ups and no call; the
+    other descriptors are dispatched inline. Errors raise ``_Fail``, which collects its path
+    while unwinding, so no path is built on success.
     """
 
-    def value(av: Any, depth: int) -> Any:
-        try:
-            inner = av.get("S")
-            if type(inner) is str and len(av) == 1:
-                return inner
-            inner = av.get("N")
-            if type(inner) is str and len(av) == 1:
-                if auto and inner.isdigit() and len(inner) <= _MAX_DIGITS and inner.isascii():
-                    return int(inner)
-                return number(inner)
-        except AttributeError:
-            raise _shape_failure(av) from None
-        return other(av, depth)
+    def member(text: str) -> Any:
+        if auto and text.isdigit() and len(text) <= _MAX_DIGITS and text.isascii():
+            return int(text)
+        return number(text)
 
-    def other(av: Any, depth: int) -> Any:
-        try:
-            ((tag, inner),) = av.items()
-        except (AttributeError, ValueError, TypeError):
-            raise _shape_failure(av) from None
-        if tag == "BOOL" and type(inner) is bool:
-            return inner
-        if tag == "NULL" and inner is True:
-            return None
-        if tag == "M" and type(inner) is dict:
-            if depth >= MAX_NESTING_DEPTH:
-                raise _Fail(f"nested deeper than DynamoDB's {MAX_NESTING_DEPTH} levels")
-            return mapping(inner, depth + 1)
-        if tag == "L" and type(inner) is list:
-            if depth >= MAX_NESTING_DEPTH:
-                raise _Fail(f"nested deeper than DynamoDB's {MAX_NESTING_DEPTH} levels")
-            depth += 1
-            items = []
-            for index, item in enumerate(inner):
-                try:
-                    items.append(value(item, depth))
-                except _Fail as fail:
-                    fail.trail.append(f"[{index}]")
-                    raise
-            return items
-        if tag == "SS" and type(inner) is list and set(map(type, inner)) == _ONLY_STR:
-            members = set(inner)
-            if len(members) == len(inner):
-                return members
-        if tag == "NS" and type(inner) is list and set(map(type, inner)) == _ONLY_STR:
-            numbers = set(map(number, inner))
-            if len(numbers) == len(inner):
-                return numbers
-        if tag == "B":
-            return _binary(inner)
-        return _rare(tag, inner, number)
-
-    def mapping(attributes: dict[str, Any], depth: int) -> dict[str, Any]:
-        out = {}
+    def mapping(attributes: dict[Any, Any], depth: int) -> dict[Any, Any]:
+        out: dict[Any, Any] = {}
         for key, av in attributes.items():
             try:
                 inner = av.get("S")
@@ -294,15 +249,52 @@ def _make_decoder(number: Callable[[str], Any], *, auto: bool) -> _Decoder:
                     else:
                         out[key] = number(inner)
                     continue
-                out[key] = other(av, depth)
+                ((tag, inner),) = av.items()
+                if tag == "M" and type(inner) is dict:
+                    if depth >= MAX_NESTING_DEPTH:
+                        raise _Fail(f"nested deeper than DynamoDB's {MAX_NESTING_DEPTH} levels")
+                    out[key] = mapping(inner, depth + 1)
+                elif tag == "BOOL" and type(inner) is bool:
+                    out[key] = inner
+                elif tag == "NULL" and inner is True:
+                    out[key] = None
+                elif tag == "L" and type(inner) is list:
+                    if depth >= MAX_NESTING_DEPTH:
+                        raise _Fail(f"nested deeper than DynamoDB's {MAX_NESTING_DEPTH} levels")
+                    out[key] = list(mapping(dict(enumerate(inner)), depth + 1).values())
+                elif (
+                    tag == "SS"
+                    and type(inner) is list
+                    and set(map(type, inner)) == _ONLY_STR
+                    and len(members := set(inner)) == len(inner)
+                ):
+                    out[key] = members
+                elif tag == "B" and type(inner) is str:
+                    out[key] = _strict_base64(inner)
+                elif (
+                    tag == "NS"
+                    and type(inner) is list
+                    and set(map(type, inner)) == _ONLY_STR
+                    and len(members := set(map(member, inner))) == len(inner)
+                ):
+                    out[key] = members
+                else:
+                    out[key] = _rare(tag, inner, number)
             except _Fail as fail:
-                fail.trail.append(f".{key}")
+                fail.trail.append(f"[{key}]" if type(key) is int else f".{key}")
                 raise
-            except AttributeError:
-                fail = _shape_failure(av)
-                fail.trail.append(f".{key}")
-                raise fail from None
+            except (AttributeError, ValueError, TypeError, binascii.Error):
+                explained = _explain(av, number)
+                explained.trail.append(f"[{key}]" if type(key) is int else f".{key}")
+                raise explained from None
         return out
+
+    def value(av: Any, depth: int) -> Any:
+        try:
+            return mapping({0: av}, depth)[0]
+        except _Fail as fail:
+            fail.trail.pop()  # the wrapper's own "[0]"
+            raise
 
     return _Decoder(value, mapping)
 
@@ -311,13 +303,16 @@ _ONLY_STR = {str}
 
 
 def _rare(tag: str, inner: object, number: Callable[[str], Any]) -> Any:
-    """Binary sets, and the precise error for anything the fast paths turned down."""
-    if tag == "SS":
-        return _set(tag, inner, _string)
+    """Number and binary sets, binary given as bytes, and the precise error for anything
+    the fast paths turned down."""
     if tag == "NS":
         return _set(tag, inner, _number_text(number))
+    if tag == "B":
+        return _binary(inner)
     if tag == "BS":
         return _set(tag, inner, _binary)
+    if tag == "SS":
+        return _set(tag, inner, _string)
     if tag == "NULL":
         raise _Fail(f"NULL value must be true, got {inner!r}")
     if tag in _EXPECTED:
@@ -332,6 +327,18 @@ _EXPECTED = {
     "L": "an array",
     "BOOL": "a boolean",
 }
+
+
+def _explain(av: object, number: Callable[[str], Any]) -> _Fail:
+    """The precise failure for a value the fast path stumbled on."""
+    if not isinstance(av, Mapping) or len(av) != 1:
+        return _shape_failure(av)
+    ((tag, inner),) = av.items()
+    try:
+        _rare(tag, inner, number)
+    except _Fail as fail:
+        return fail
+    return _Fail(f"invalid {tag} value")  # pragma: no cover - _rare raises for all of these
 
 
 def _shape_failure(av: object) -> _Fail:
@@ -384,9 +391,7 @@ def _decoder(numbers: str) -> _Decoder:
     try:
         return _DECODERS[numbers]
     except KeyError:
-        raise ValueError(
-            f"numbers must be 'auto', 'decimal' or 'float', got {numbers!r}"
-        ) from None
+        raise ValueError(f"numbers must be 'auto', 'decimal' or 'float', got {numbers!r}") from None
 
 
 def deserialize(attribute_value: Mapping[str, Any], *, numbers: NumberMode = "auto") -> Any:

@@ -51,6 +51,7 @@ class _cached(Generic[R]):
         instance.__dict__[self.name] = value
         return value
 
+
 _TTL_IDENTITY = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
 _MISSING: Any = object()
 
@@ -139,12 +140,13 @@ class StreamRecord:
             sequence = sequence_holder[sequence_key]
             event_name = _EVENT_NAMES[change["eventName"]]
             event_id = change["eventID"]
-            ddb["Keys"]  # noqa: B018 - AWS always sends Keys
+            keys = ddb["Keys"]
         except (KeyError, TypeError):
             _diagnose(change, index, sequence_holder, sequence_key, sequence_path)
         if (
             type(event_id) is not str
             or type(ddb) is not dict
+            or type(keys) is not dict
             or type(sequence) is not str
             or not sequence.isdigit()
             or not sequence.isascii()
@@ -410,7 +412,7 @@ class StreamRecord:
 
     # --- images ---------------------------------------------------------------------------
 
-    def _image(self, name: str) -> dict[str, Any] | None:
+    def _image(self, name: str) -> Any:
         image = self._ddb.get(name)
         if image is None:
             return None
@@ -422,20 +424,17 @@ class StreamRecord:
     @_cached
     def keys(self) -> dict[str, Any]:
         """The changed item's primary key attributes, decoded."""
-        try:
-            return _decode_image(self._ddb["Keys"], self._numbers, "Keys")
-        except AttributeDecodeError as exc:
-            raise _with_record(exc, self) from None
+        return self._image("Keys")  # type: ignore[no-any-return] # present: checked at creation
 
     @_cached
     def new_image(self) -> dict[str, Any] | None:
         """The item after the change, decoded; ``None`` for REMOVE or a view type without it."""
-        return self._image("NewImage")
+        return self._image("NewImage")  # type: ignore[no-any-return]
 
     @_cached
     def old_image(self) -> dict[str, Any] | None:
         """The item before the change, decoded; ``None`` for INSERT or a view without it."""
-        return self._image("OldImage")
+        return self._image("OldImage")  # type: ignore[no-any-return]
 
     def _value(self, image_name: str, name: str, default: Any) -> Any:
         cached = self.__dict__.get(_CACHED_IMAGE[image_name], _MISSING)
@@ -506,8 +505,9 @@ class StreamRecord:
                 event_id=self.event_id,
             )
         return frozenset(
-            name for name in new.keys() | old.keys() if new.get(name, _MISSING) != old.get(
-                name, _MISSING)
+            name
+            for name in new.keys() | old.keys()
+            if new.get(name, _MISSING) != old.get(name, _MISSING)
         )
 
     # --- typed models ---------------------------------------------------------------------
@@ -611,8 +611,10 @@ def _diagnose(
     ddb = change["dynamodb"]
     if not isinstance(ddb, dict):
         raise RecordShapeError(
-            "dynamodb", f"must be an object, got {type(ddb).__name__}",
-            index=index, event_id=event_id,
+            "dynamodb",
+            f"must be an object, got {type(ddb).__name__}",
+            index=index,
+            event_id=event_id,
         )
     if path.startswith("dynamodb."):
         holder = ddb
@@ -621,8 +623,10 @@ def _diagnose(
     sequence = holder[key]
     if not isinstance(sequence, str):
         raise RecordShapeError(
-            path, f"must be text, got {type(sequence).__name__}",
-            index=index, event_id=event_id,
+            path,
+            f"must be text, got {type(sequence).__name__}",
+            index=index,
+            event_id=event_id,
         )
     if not (sequence.isdigit() and sequence.isascii()):
         raise RecordShapeError(
@@ -630,6 +634,13 @@ def _diagnose(
         )
     if "Keys" not in ddb:
         raise RecordShapeError("dynamodb.Keys", "missing", index=index, event_id=event_id)
+    if not isinstance(ddb["Keys"], dict):
+        raise RecordShapeError(
+            "dynamodb.Keys",
+            f"must be an object, got {type(ddb['Keys']).__name__}",
+            index=index,
+            event_id=event_id,
+        )
     raise RecordShapeError("", "malformed record", index=index, event_id=event_id)
 
 
@@ -737,9 +748,7 @@ def parse_event(event: Mapping[str, Any], *, numbers: NumberMode = "auto") -> li
     (<EventName.INSERT: 'INSERT'>, 30)
     """
     if not isinstance(event, Mapping):
-        raise RecordShapeError(
-            "", f"a Lambda event must be an object, got {type(event).__name__}"
-        )
+        raise RecordShapeError("", f"a Lambda event must be an object, got {type(event).__name__}")
     records = event.get("Records")
     if not isinstance(records, list):
         raise RecordShapeError("Records", _not_a_stream_event(event))

@@ -95,9 +95,7 @@ def records(
     if not keys:
         raise ValueError("keys must name at least the partition key attribute")
     stamp = _epoch_seconds(created_at)
-    arn = (
-        f"arn:aws:dynamodb:{region}:{account}:table/{table}/stream/{stream_label}"
-    )
+    arn = f"arn:aws:dynamodb:{region}:{account}:table/{table}/stream/{stream_label}"
     sequence = int(first_sequence_number)
     out = []
     for position, change in enumerate(changes):
