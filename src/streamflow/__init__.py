@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from streamflow.errors import StreamflowError
 from streamflow.records import EventName, StreamRecord, StreamViewType, parse_event
+from streamflow.router import BatchResult, Router
 
 __all__ = [
+    "BatchResult",
     "EventName",
+    "Router",
     "StreamRecord",
     "StreamViewType",
     "StreamflowError",

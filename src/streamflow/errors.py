@@ -13,7 +13,9 @@ The tree::
     ├── RecordShapeError       (ValueError)  an event or record that is not a stream record
     ├── ModelError             (ValueError)  an item that does not fit the user's model
     ├── KeyTemplateError       (ValueError)  a key that does not fit its KeyTemplate
-    └── FilterValidationError  (ValueError)  a filter pattern AWS would reject
+    ├── FilterValidationError  (ValueError)  a filter pattern AWS would reject
+    ├── RecursionRiskError     (AssertionError)  a write that would re-trigger a route
+    └── UnmatchedRecordError   (LookupError)  a record no route wants, when that is an error
 
 Errors keep their context as attributes (``path``, ``reason``, ``index``, ``event_id``...) and
 build their message from them, so callers can log or inspect them without parsing text.
@@ -30,7 +32,9 @@ __all__ = [
     "KeyTemplateError",
     "ModelError",
     "RecordShapeError",
+    "RecursionRiskError",
     "StreamflowError",
+    "UnmatchedRecordError",
 ]
 
 
@@ -170,3 +174,44 @@ class KeyTemplateError(StreamflowError, ValueError):
 
     def __reduce__(self) -> tuple[type[KeyTemplateError], tuple[str, str]]:
         return (type(self), (self.template, self.reason))
+
+
+class RecursionRiskError(StreamflowError, AssertionError):
+    """A write whose stream record would trigger the router's own routes again.
+
+    Attributes:
+        route: the name of the route whose filter matches.
+        event_name: ``INSERT`` or ``MODIFY``, the record the write would create.
+    """
+
+    route: str
+    event_name: str
+
+    def __init__(self, route: str, event_name: str) -> None:
+        self.route = route
+        self.event_name = event_name
+        super().__init__(
+            f"writing this item would emit {'an' if event_name[:1] in 'AEIOU' else 'a'} "
+            f"{event_name} record that route {route!r} "
+            "matches: the function would trigger itself"
+        )
+
+    def __reduce__(self) -> tuple[type[RecursionRiskError], tuple[str, str]]:
+        return (type(self), (self.route, self.event_name))
+
+
+class UnmatchedRecordError(StreamflowError, LookupError):
+    """A record that no route matched, on a router built with ``on_unmatched="error"``.
+
+    Attributes:
+        sequence_number: the record's sequence number.
+    """
+
+    sequence_number: str
+
+    def __init__(self, sequence_number: str) -> None:
+        self.sequence_number = sequence_number
+        super().__init__(f"no route matches record {sequence_number}")
+
+    def __reduce__(self) -> tuple[type[UnmatchedRecordError], tuple[str]]:
+        return (type(self), (self.sequence_number,))

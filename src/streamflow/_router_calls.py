@@ -1,0 +1,164 @@
+"""How the router calls a handler: what it passes, decided once at registration.
+
+A record handler may take the :class:`~streamflow.records.StreamRecord`, a typed model of the
+record's new image (by ``model=`` or by the first parameter's annotation), and optionally the
+Lambda context. The signature is read once, when the route is declared; per record the router
+only fills in a prepared list of argument kinds. ``async def`` handlers return awaitables,
+which the router drives on an event loop of its own (asyncio is imported only then).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import typing
+from collections.abc import Callable
+from typing import Any, Literal
+
+from streamflow.records import StreamRecord
+
+__all__ = ["ArgumentKind", "Driver", "plan_arguments"]
+
+ArgumentKind = Literal["record", "model", "context", "records", "state", "window"]
+
+_CONTEXT_NAMES = frozenset({"context", "ctx", "lambda_context"})
+
+
+def _is_model(annotation: object) -> bool:
+    if not isinstance(annotation, type):
+        return False
+    return hasattr(annotation, "__dataclass_fields__") or typing.is_typeddict(annotation)
+
+
+def _hints(handler: Callable[..., Any]) -> dict[str, Any]:
+    """Each parameter's annotation, resolved where it can be; unresolvable ones (a class
+    defined inside a function, under postponed annotations) stay text."""
+    try:
+        return typing.get_type_hints(handler)
+    except Exception:
+        pass
+    raw = getattr(handler, "__annotations__", {})
+    namespace = getattr(handler, "__globals__", {})
+    hints: dict[str, Any] = {}
+    for name, annotation in raw.items():
+        if isinstance(annotation, str):
+            with contextlib.suppress(Exception):
+                annotation = eval(annotation, namespace)  # the user's own annotation text
+        hints[name] = annotation
+    return hints
+
+
+def plan_arguments(
+    handler: Callable[..., Any],
+    *,
+    leading: tuple[ArgumentKind, ...],
+    model: type[Any] | None,
+) -> tuple[tuple[ArgumentKind, ...], type[Any] | None]:
+    """Decide, once, which arguments a handler takes.
+
+    Args:
+        handler: the user's function.
+        leading: the kinds its first parameters receive, in order: ``("record",)`` for a
+            record route, ``("records",)`` for a batch route, ``("records", "state",
+            "window")`` for a window route.
+        model: the model class given with ``model=``, if any.
+
+    Returns:
+        The argument kinds in call order, and the model class (given, or taken from the
+        first parameter's annotation), if any.
+
+    Raises:
+        TypeError: the handler takes parameters the router cannot fill.
+    """
+    if not callable(handler):
+        raise TypeError(f"a route handler must be callable, got {handler!r}")
+    parameters = _required_positional(handler)
+    hints = _hints(handler)
+    kinds: list[ArgumentKind] = []
+    if leading == ("record",):
+        first = parameters[0] if parameters else None
+        annotated = hints.get(first) if first is not None else None
+        if model is None and _is_model(annotated):
+            model = annotated
+        if model is None and isinstance(annotated, str) and "StreamRecord" not in annotated:
+            raise TypeError(
+                f"{_name(handler)}: cannot resolve the annotation {annotated!r} of parameter "
+                f"{first!r}; define the model at module level, or pass model="
+            )
+        if first is None:
+            raise TypeError(f"{_name(handler)} must take the record (or its model) first")
+        kinds.append("model" if model is not None else "record")
+        rest = parameters[1:]
+    else:
+        if len(parameters) < len(leading):
+            wanted = ", ".join(leading)
+            raise TypeError(f"{_name(handler)} must take ({wanted}) as its first parameters")
+        kinds.extend(leading)
+        rest = parameters[len(leading) :]
+    for parameter in rest:
+        annotation = hints.get(parameter)
+        if annotation is StreamRecord or parameter == "record":
+            if "record" in kinds or leading != ("record",):
+                raise TypeError(f"{_name(handler)}: parameter {parameter!r} is not fillable")
+            kinds.append("record")
+        elif parameter in _CONTEXT_NAMES or getattr(annotation, "__name__", "") in (
+            "LambdaContext",
+            "Context",
+        ):
+            kinds.append("context")
+        else:
+            raise TypeError(
+                f"{_name(handler)}: the router cannot fill parameter {parameter!r}; "
+                "a handler takes the record (or its model), optionally the StreamRecord "
+                "after a model, and optionally the Lambda context"
+            )
+    return tuple(kinds), model
+
+
+def _required_positional(handler: Callable[..., Any]) -> list[str]:
+    """Names of the parameters a call must fill positionally (those without defaults)."""
+    code = getattr(handler, "__code__", None)
+    if code is not None and not hasattr(handler, "__self__"):
+        names = code.co_varnames[: code.co_argcount]
+        defaults = len(getattr(handler, "__defaults__", None) or ())
+        return list(names[: len(names) - defaults])
+    import inspect  # methods, partials and callable objects: rare, and inspect is costly
+
+    return [
+        p.name
+        for p in inspect.signature(handler).parameters.values()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
+    ]
+
+
+def _name(handler: Callable[..., Any]) -> str:
+    return getattr(handler, "__qualname__", repr(handler))
+
+
+class Driver:
+    """Runs handlers, driving awaitables on one event loop per thread per invocation."""
+
+    def __init__(self) -> None:
+        self._loops: dict[int, Any] = {}
+
+    def call(self, handler: Callable[..., Any], args: list[Any]) -> Any:
+        result = handler(*args)
+        if hasattr(result, "__await__"):
+            return self._loop().run_until_complete(result)
+        return result
+
+    def _loop(self) -> Any:
+        import threading
+
+        ident = threading.get_ident()
+        loop = self._loops.get(ident)
+        if loop is None:
+            import asyncio  # only routers with async handlers pay for it
+
+            loop = asyncio.new_event_loop()
+            self._loops[ident] = loop  # one key per thread: no two threads write the same
+        return loop
+
+    def close(self) -> None:
+        loops, self._loops = list(self._loops.values()), {}
+        for loop in loops:
+            loop.close()

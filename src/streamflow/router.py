@@ -1,0 +1,368 @@
+"""Dispatch stream records to handlers, with partial batch failures a stream needs.
+
+One declaration drives both the code and the infrastructure: each route's filter is the same
+object that compiles to the event source mapping's FilterCriteria
+(:meth:`Router.filter_criteria`), that the local runner applies, and that
+:meth:`Router.assert_not_retriggered` tests a handler's own writes against.
+
+Usage::
+
+    from streamflow import Router, StreamRecord
+    from streamflow.filters import Filter, prefix
+
+    router = Router()
+
+    @router.on(Filter.insert().key("PK", prefix("SCORE#")))
+    def add_score(record: StreamRecord) -> None:
+        ...
+
+    handler = router.lambda_handler
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+from streamflow._router_calls import ArgumentKind, plan_arguments
+from streamflow._router_report import (
+    BatchResult,
+    RecordFailure,
+    Window,
+    default_service,
+    emit_metrics,
+)
+from streamflow._router_run import Route, RouteKind, Settings, run_batch
+from streamflow.errors import RecordShapeError, RecursionRiskError
+from streamflow.records import StreamRecord
+
+if TYPE_CHECKING:
+    from streamflow.filters import Filter, FilterCriteria
+
+__all__ = ["BatchResult", "RecordFailure", "Router", "Window"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+Dispatch = Literal["first", "all"]
+FailureMode = Literal["stop", "continue"]
+
+
+class Router:
+    """Routes each stream record to the handlers whose filters match it.
+
+    Args:
+        dispatch: ``"first"`` (default) hands each record to the first matching route in
+            declaration order; ``"all"`` to every matching route.
+        on_unmatched: ``"ignore"`` (default) counts records no route matches;
+            ``"error"`` fails them.
+        failure_mode: ``"stop"`` (default) starts nothing at or after the first failure;
+            ``"continue"`` processes every record. Both report the lowest failure and every
+            record after it, which is where Lambda resumes the shard.
+        max_concurrency: run record routes for up to this many item keys at once, each
+            key's records in order (threads; default 1, sequential).
+        metrics: also write CloudWatch Embedded Metric Format figures to stdout.
+        namespace: the CloudWatch namespace of those metrics.
+        numbers: how ``N`` values decode: ``"auto"``, ``"decimal"`` or ``"float"``.
+
+    >>> from streamflow import testing
+    >>> from streamflow.filters import Filter
+    >>> router = Router()
+    >>> seen = []
+    >>> @router.on(Filter.insert())
+    ... def inserted(record: StreamRecord) -> None:
+    ...     seen.append(record.keys["PK"])
+    >>> router.lambda_handler(testing.event(testing.insert({"PK": "A", "SK": "B"})), None)
+    {'batchItemFailures': []}
+    >>> seen
+    ['A']
+    """
+
+    def __init__(
+        self,
+        *,
+        dispatch: Dispatch = "first",
+        on_unmatched: Literal["ignore", "error"] = "ignore",
+        failure_mode: FailureMode = "stop",
+        max_concurrency: int = 1,
+        metrics: bool = False,
+        namespace: str = "streamflow",
+        numbers: Literal["auto", "decimal", "float"] = "auto",
+    ) -> None:
+        _choose("dispatch", dispatch, ("first", "all"))
+        _choose("on_unmatched", on_unmatched, ("ignore", "error"))
+        _choose("failure_mode", failure_mode, ("stop", "continue"))
+        _choose("numbers", numbers, ("auto", "decimal", "float"))
+        if not isinstance(max_concurrency, int) or max_concurrency < 1:
+            raise ValueError(f"max_concurrency must be a positive int, got {max_concurrency!r}")
+        self._settings = Settings(
+            dispatch=dispatch,
+            on_unmatched=on_unmatched,
+            failure_mode=failure_mode,
+            max_concurrency=max_concurrency,
+            numbers=numbers,
+        )
+        self._metrics = metrics
+        self._namespace = namespace
+        self._routes: list[Route] = []
+
+    @property
+    def routes(self) -> tuple[str, ...]:
+        """The routes' names, in declaration order."""
+        return tuple(route.name for route in self._routes)
+
+    # --- declaring routes ------------------------------------------------------------------
+
+    def on(
+        self,
+        criteria: Filter | FilterCriteria,
+        *,
+        model: type[Any] | None = None,
+        name: str | None = None,
+    ) -> Callable[[F], F]:
+        """Declare a record route: ``handler`` is called once per matching record.
+
+        The handler takes the :class:`StreamRecord`, or a typed model of its image (given by
+        ``model=`` or by its first parameter's annotation: a dataclass or TypedDict), then
+        optionally the record (after a model) and the Lambda context (a parameter named
+        ``context``). ``async def`` handlers work too.
+
+        Args:
+            criteria: a :class:`~streamflow.filters.Filter` or a
+                :class:`~streamflow.filters.FilterCriteria` (any of its filters).
+            model: map the record's new image (old image for REMOVE) onto this class.
+            name: the route's name in results, logs and metrics (default: the function's).
+
+        Raises:
+            TypeError: the handler takes parameters the router cannot fill.
+            ValueError: another route has the same name.
+        """
+        return self._declare("record", criteria, ("record",), model, name)
+
+    def on_batch(
+        self, criteria: Filter | FilterCriteria, *, name: str | None = None
+    ) -> Callable[[F], F]:
+        """Declare a batch route: ``handler(records)`` gets all matching records at once.
+
+        Records come in stream order. The handler returns ``None`` when all succeeded, or
+        the records (or their sequence numbers) that failed; raising fails all of them.
+        Batch routes run before record routes. See the Router page for ordering.
+
+        Args:
+            criteria: a :class:`~streamflow.filters.Filter` or FilterCriteria.
+            name: the route's name (default: the function's).
+        """
+        return self._declare("batch", criteria, ("records",), None, name)
+
+    def on_window(
+        self, criteria: Filter | FilterCriteria, *, name: str | None = None
+    ) -> Callable[[F], F]:
+        """Declare a tumbling-window route: ``handler(records, state, window) -> new state``.
+
+        For event source mappings with ``TumblingWindowInSeconds``: ``state`` is the dict the
+        route returned last time in this window (empty at a window's start), ``window`` a
+        :class:`Window`. The returned dict is kept by Lambda for the next invocation. Each
+        route's state is stored under its name in the response's ``state``.
+        """
+        return self._declare("window", criteria, ("records", "state", "window"), None, name)
+
+    def _declare(
+        self,
+        kind: RouteKind,
+        criteria: Filter | FilterCriteria,
+        leading: tuple[ArgumentKind, ...],
+        model: type[Any] | None,
+        name: str | None,
+    ) -> Callable[[F], F]:
+        from streamflow.filters import Filter, FilterCriteria
+
+        if isinstance(criteria, Filter):
+            criteria = FilterCriteria(criteria)
+        elif not isinstance(criteria, FilterCriteria):
+            raise TypeError(
+                f"a route needs a Filter or FilterCriteria, got {type(criteria).__name__}"
+            )
+        matches = criteria.matches
+
+        def register(handler: F) -> F:
+            arguments, chosen_model = plan_arguments(handler, leading=leading, model=model)
+            route_name = name or getattr(handler, "__name__", None) or repr(handler)
+            if route_name in self.routes:
+                raise ValueError(f"a route named {route_name!r} is already declared")
+            route = Route(
+                name=route_name,
+                kind=kind,
+                matches=matches,
+                criteria=criteria,
+                handler=handler,
+                arguments=arguments,
+                model=chosen_model,
+            )
+            self._routes.append(route)
+            return handler
+
+        return register
+
+    # --- running ---------------------------------------------------------------------------
+
+    def process(
+        self,
+        records: Sequence[StreamRecord | Mapping[str, Any]],
+        *,
+        context: Any = None,
+        window: Window | None = None,
+        state: dict[str, Any] | None = None,
+    ) -> BatchResult:
+        """Process one batch of records and say what happened.
+
+        A record that cannot be read, matched to its model, or handled is a failure; it is
+        never dropped. The result's :attr:`BatchResult.reported` holds what Lambda must
+        retry: the lowest failure and every record after it.
+
+        Args:
+            records: raw records of a Lambda event, or StreamRecords.
+            context: the Lambda context, passed to handlers that ask for it.
+            window: the tumbling window, for window routes.
+            state: the window state Lambda passed in.
+        """
+        result = run_batch(
+            records, self._routes, self._settings, context=context, window=window, state=state
+        )
+        _log(result)
+        if self._metrics:
+            emit_metrics(result, namespace=self._namespace, service=default_service(), out=None)
+        return result
+
+    def lambda_handler(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        """The Lambda entry point: ``handler = router.lambda_handler``.
+
+        Returns ``{"batchItemFailures": [...]}`` (and ``state`` for tumbling windows), for an
+        event source mapping with ``FunctionResponseTypes: ["ReportBatchItemFailures"]``.
+
+        Raises:
+            RecordShapeError: the event is not a stream event, or a failed record carries no
+                sequence number to report (Lambda then retries the whole batch).
+        """
+        records = event.get("Records") if isinstance(event, Mapping) else None
+        if not isinstance(records, list):
+            raise RecordShapeError("Records", "missing or not an array: not a stream event")
+        window = _window_of(event)
+        state = event.get("state") if window is not None else None
+        result = self.process(
+            records,
+            context=context,
+            window=window,
+            state=dict(state) if isinstance(state, dict) else None,
+        )
+        if result.failures and not result.reported:
+            error = result.failures[0].error
+            raise RecordShapeError(
+                "dynamodb.SequenceNumber",
+                f"a failed record has no sequence number to report; failing the whole "
+                f"batch so that nothing is lost ({error})",
+                index=result.failures[0].index,
+            )
+        return result.response()
+
+    # --- infrastructure ---------------------------------------------------------------------
+
+    def filter_criteria(self, *, max_filters: int = 5) -> FilterCriteria:
+        """The OR of every route's filter: what the event source mapping must carry, so that
+        records no route wants never invoke the function.
+
+        Args:
+            max_filters: 5 by AWS's default quota, 10 if raised on request.
+
+        Raises:
+            FilterValidationError: the routes need more filters than ``max_filters``.
+            ValueError: no route is declared.
+        """
+        from streamflow.filters import Filter, FilterCriteria
+
+        if not self._routes:
+            raise ValueError("no routes are declared")
+        filters: list[Filter] = []
+        for route in self._routes:
+            for pattern in route.criteria.patterns:
+                candidate = Filter.from_pattern(pattern)
+                if candidate not in filters:
+                    filters.append(candidate)
+        return FilterCriteria(*filters, max_filters=max_filters)
+
+    def assert_not_retriggered(
+        self,
+        item: Mapping[str, Any],
+        *,
+        old_item: Mapping[str, Any] | None = None,
+        keys: Sequence[str] = ("PK", "SK"),
+    ) -> None:
+        """Check that writing ``item`` cannot trigger this router again.
+
+        Builds the INSERT record, and the MODIFY record (from ``old_item``, or the item
+        itself), that writing ``item`` would put on the stream, and tests every route.
+
+        Args:
+            item: the item the handler writes, as plain Python values.
+            old_item: the item before the write, for the MODIFY record.
+            keys: the table's key attribute names (those present in ``item`` are used).
+
+        Raises:
+            RecursionRiskError: a route's filter matches one of those records; it names the
+                route and the event.
+        """
+        from streamflow.testing import insert, modify, records
+
+        key_names = tuple(k for k in keys if k in item) or tuple(keys)
+        changes = [insert(item), modify(old_item or item, item)]
+        for raw in records(*changes, keys=key_names):
+            for route in self._routes:
+                if route.matches(raw):
+                    raise RecursionRiskError(route.name, raw["eventName"])
+
+
+def _choose(option: str, value: object, allowed: Iterable[str]) -> None:
+    allowed = tuple(allowed)
+    if value not in allowed:
+        raise ValueError(f"{option} must be one of {', '.join(map(repr, allowed))}, got {value!r}")
+
+
+def _window_of(event: Mapping[str, Any]) -> Window | None:
+    window = event.get("window")
+    if not isinstance(window, dict):
+        return None
+    from datetime import datetime
+
+    def when(text: object) -> Any:
+        if isinstance(text, str):
+            try:
+                return datetime.fromisoformat(text.replace("Z", "+00:00"))
+            except ValueError:
+                return text
+        return text
+
+    return Window(
+        start=when(window.get("start")),
+        end=when(window.get("end")),
+        shard_id=event.get("shardId"),
+        is_final=bool(event.get("isFinalInvokeForWindow")),
+        terminated_early=bool(event.get("isWindowTerminatedEarly")),
+    )
+
+
+def _log(result: BatchResult) -> None:
+    """One structured JSON line per invocation on the ``streamflow`` logger, and each
+    failure with its traceback. Configure nothing: Powertools' Logger or the Lambda
+    runtime's handler formats and ships them."""
+    import json
+    import logging
+
+    logger = logging.getLogger("streamflow")
+    for failure in result.failures:
+        logger.error(
+            "record %s (sequence number %s) failed in route %s: %s",
+            failure.index,
+            failure.sequence_number,
+            failure.route,
+            failure.error,
+            exc_info=failure.error,
+        )
+    logger.info(json.dumps(result.summary(), default=str))

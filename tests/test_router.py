@@ -1,0 +1,534 @@
+"""streamflow.router: dispatch, partial batch failures, windows, recursion safety."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import io
+import json
+import logging
+import threading
+import time
+from typing import Any, TypedDict
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from streamflow import Router, StreamRecord, testing
+from streamflow._router_report import emit_metrics
+from streamflow.errors import RecordShapeError, RecursionRiskError, UnmatchedRecordError
+from streamflow.filters import Filter, FilterCriteria, prefix
+
+
+def scores(count: int, **kwargs: Any) -> dict[str, Any]:
+    changes = [
+        testing.insert({"PK": f"SCORE#{i}", "SK": f"USER#{i % 3}", "points": i})
+        for i in range(count)
+    ]
+    return testing.event(*changes, **kwargs)
+
+
+def numbers(event: dict[str, Any]) -> list[str]:
+    return [r["dynamodb"]["SequenceNumber"] for r in event["Records"]]
+
+
+def failing_at(*positions: int) -> tuple[Router, list[int]]:
+    router = Router()
+    handled: list[int] = []
+
+    @router.on(Filter.insert())
+    def handle(record: StreamRecord) -> None:
+        points = record.new_value("points")
+        if points in positions:
+            raise ValueError(f"boom at {points}")
+        handled.append(points)
+
+    return router, handled
+
+
+# --- partial failures ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("position", [0, 4, 9])
+def test_stop_mode_reports_the_failure_and_everything_after(position: int) -> None:
+    router, handled = failing_at(position)
+    event = scores(10)
+    response = router.lambda_handler(event, None)
+    expected = numbers(event)[position:]
+    assert [f["itemIdentifier"] for f in response["batchItemFailures"]] == expected
+    assert handled == list(range(position))  # nothing processed ahead of the failure
+
+
+def test_no_failure_reports_nothing() -> None:
+    router, handled = failing_at()
+    assert router.lambda_handler(scores(5), None) == {"batchItemFailures": []}
+    assert handled == [0, 1, 2, 3, 4]
+
+
+def test_continue_mode_processes_the_rest_and_reports_from_the_lowest() -> None:
+    router = Router(failure_mode="continue")
+    handled: list[int] = []
+
+    @router.on(Filter.insert())
+    def handle(record: StreamRecord) -> None:
+        if record.new_value("points") in (3, 6):
+            raise ValueError("boom")
+        handled.append(record.new_value("points"))
+
+    event = scores(8)
+    result = router.process(event["Records"])
+    assert handled == [0, 1, 2, 4, 5, 7]
+    assert list(result.reported) == numbers(event)[3:]
+    assert (result.failed, result.succeeded, result.not_attempted) == (2, 6, 0)
+
+
+def test_counts_and_failures_in_the_result() -> None:
+    router, _ = failing_at(2)
+    event = scores(6)
+    result = router.process(event["Records"])
+    assert result.received == 6
+    assert result.per_route == {"handle": 6}
+    assert (result.succeeded, result.failed, result.not_attempted, result.unmatched) == (2, 1, 3, 0)
+    [failure] = result.failures
+    assert (failure.index, failure.route) == (2, "handle")
+    assert failure.sequence_number == numbers(event)[2]
+    assert isinstance(failure.error, ValueError)
+    assert result.iterator_age is not None
+    assert result.iterator_age >= 0
+    assert result.duration > 0
+
+
+def test_unreadable_record_fails_at_its_position_and_is_never_dropped() -> None:
+    router, handled = failing_at()
+    event = scores(5)
+    del event["Records"][2]["eventName"]
+    result = router.process(event["Records"])
+    assert handled == [0, 1]
+    assert list(result.reported) == numbers(event)[2:]
+    assert isinstance(result.failures[0].error, RecordShapeError)
+    assert result.failures[0].route is None
+
+
+def test_record_without_sequence_number_fails_the_whole_batch() -> None:
+    router, _ = failing_at()
+    event = scores(3)
+    del event["Records"][0]["dynamodb"]["SequenceNumber"]
+    with pytest.raises(RecordShapeError, match="failing the whole batch"):
+        router.lambda_handler(event, None)
+
+
+def test_failed_record_without_sequence_number_reports_from_the_one_before() -> None:
+    router, _ = failing_at()
+    event = scores(4)
+    del event["Records"][2]["dynamodb"]["SequenceNumber"]
+    result = router.process(event["Records"])
+    expected = numbers({"Records": event["Records"][:2]})[1:] + numbers(
+        {"Records": event["Records"][3:]}
+    )
+    assert list(result.reported) == expected
+
+
+@dataclasses.dataclass
+class Score:
+    PK: str
+    points: int
+
+
+def test_model_errors_fail_the_record() -> None:
+    router = Router()
+    seen: list[Score] = []
+
+    @router.on(Filter.insert())
+    def handle(score: Score) -> None:
+        seen.append(score)
+
+    event = testing.event(
+        testing.insert({"PK": "SCORE#1", "SK": "U", "points": 1}),
+        testing.insert({"PK": "SCORE#2", "SK": "U", "points": "many"}),
+        testing.insert({"PK": "SCORE#3", "SK": "U", "points": 3}),
+    )
+    result = router.process(event["Records"])
+    assert seen == [Score("SCORE#1", 1)]
+    assert result.failures[0].index == 1
+    assert "points" in str(result.failures[0].error)
+    assert list(result.reported) == numbers(event)[1:]
+
+
+@given(
+    size=st.integers(min_value=1, max_value=25),
+    failing=st.sets(st.integers(min_value=0, max_value=24)),
+)
+@settings(max_examples=150, deadline=None)
+def test_redelivery_processes_every_record_exactly_once(size: int, failing: set[int]) -> None:
+    """Each position fails once; Lambda retries from the lowest reported record."""
+    router = Router()
+    applied: list[int] = []
+    failed_once: set[int] = set()
+    failing = {p for p in failing if p < size}
+
+    @router.on(Filter.insert())
+    def handle(record: StreamRecord) -> None:
+        position = record.new_value("points")
+        if position in failing and position not in failed_once:
+            failed_once.add(position)
+            raise RuntimeError("transient")
+        applied.append(position)
+
+    batch = scores(size)["Records"]
+    for _ in range(size + 1):
+        fresh = [p for p in sorted(failing) if p not in failed_once]
+        response = router.lambda_handler({"Records": batch}, None)
+        reported = [f["itemIdentifier"] for f in response["batchItemFailures"]]
+        sent = [r["dynamodb"]["SequenceNumber"] for r in batch]
+        positions = [int(r["dynamodb"]["NewImage"]["points"]["N"]) for r in batch]
+        if not fresh:
+            assert reported == []
+            break
+        lowest = positions.index(fresh[0])
+        assert reported == sent[lowest:]  # exactly the lowest failure and all after it
+        batch = batch[lowest:]  # Lambda checkpoints before it and redelivers from there
+    assert applied == list(range(size))
+
+
+# --- dispatch --------------------------------------------------------------------------------
+
+
+def mixed_event() -> dict[str, Any]:
+    return testing.event(
+        testing.insert({"PK": "SCORE#1", "SK": "USER#1", "points": 5}),
+        testing.modify(
+            {"PK": "USER#1", "SK": "TOTAL", "total": 0}, {"PK": "USER#1", "SK": "TOTAL", "total": 5}
+        ),
+        testing.remove({"PK": "SCORE#0", "SK": "USER#1", "points": 1}),
+        testing.insert({"PK": "TASK#x", "SK": "TASK#x"}),
+    )
+
+
+def test_first_match_dispatch_and_unmatched_are_counted() -> None:
+    router = Router()
+    calls: list[tuple[str, str]] = []
+
+    @router.on(Filter.insert().key("PK", prefix("SCORE#")))
+    def scored(record: StreamRecord) -> None:
+        calls.append(("scored", record.keys["PK"]))
+
+    @router.on(Filter.events("INSERT", "MODIFY"))
+    def anything(record: StreamRecord) -> None:
+        calls.append(("anything", record.keys["PK"]))
+
+    result = router.process(mixed_event()["Records"])
+    assert calls == [("scored", "SCORE#1"), ("anything", "USER#1"), ("anything", "TASK#x")]
+    assert result.unmatched == 1
+    assert result.per_route == {"scored": 1, "anything": 2}
+    assert result.succeeded == 3
+
+
+def test_all_dispatch_runs_every_matching_route() -> None:
+    router = Router(dispatch="all")
+    calls: list[str] = []
+
+    @router.on(Filter.insert().key("PK", prefix("SCORE#")))
+    def scored(record: StreamRecord) -> None:
+        calls.append("scored")
+
+    @router.on(Filter.events("INSERT"))
+    def inserted(record: StreamRecord) -> None:
+        calls.append("inserted")
+
+    router.process(mixed_event()["Records"])
+    assert calls == ["scored", "inserted", "inserted"]
+
+
+def test_unmatched_records_can_be_errors() -> None:
+    router = Router(on_unmatched="error")
+
+    @router.on(Filter.insert())
+    def inserted(record: StreamRecord) -> None:
+        pass
+
+    event = mixed_event()
+    result = router.process(event["Records"])
+    assert isinstance(result.failures[0].error, UnmatchedRecordError)
+    assert list(result.reported) == numbers(event)[1:]
+
+
+class Total(TypedDict):
+    PK: str
+    total: int
+
+
+def test_handler_arguments_model_record_and_context() -> None:
+    router = Router()
+    got: list[Any] = []
+
+    @router.on(Filter.events("MODIFY"))
+    def total_changed(total: Total, record: StreamRecord, context: Any) -> None:
+        got.append((total, record.event_name.value, context))
+
+    @router.on(Filter.events("REMOVE"), model=Score)
+    def removed(score: Any) -> None:
+        got.append(score)
+
+    router.lambda_handler(mixed_event(), "the-context")
+    assert got == [({"PK": "USER#1", "total": 5}, "MODIFY", "the-context"), Score("SCORE#0", 1)]
+
+
+def test_bad_declarations_are_refused() -> None:
+    class Local(TypedDict):
+        x: int
+
+    router = Router()
+
+    def local_model(item: Local) -> None: ...
+
+    with pytest.raises(TypeError, match="define the model at module level"):
+        router.on(Filter.insert())(local_model)
+    with pytest.raises(TypeError, match="cannot fill parameter 'other'"):
+        router.on(Filter.insert())(lambda record, other: None)
+    with pytest.raises(TypeError, match="Filter or FilterCriteria"):
+        router.on({"eventName": ["INSERT"]})  # type: ignore[arg-type]
+
+    @router.on(Filter.insert(), name="dup")
+    def one(record: StreamRecord) -> None: ...
+
+    with pytest.raises(ValueError, match="already declared"):
+        router.on(Filter.insert(), name="dup")(one)
+    with pytest.raises(ValueError, match="failure_mode"):
+        Router(failure_mode="retry")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="max_concurrency"):
+        Router(max_concurrency=0)
+
+
+def test_async_handlers() -> None:
+    router = Router()
+    seen: list[int] = []
+
+    @router.on(Filter.insert())
+    async def handle(record: StreamRecord) -> None:
+        await asyncio.sleep(0)
+        if record.new_value("points") == 2:
+            raise ValueError("async boom")
+        seen.append(record.new_value("points"))
+
+    event = scores(4)
+    response = router.lambda_handler(event, None)
+    assert seen == [0, 1]
+    assert [f["itemIdentifier"] for f in response["batchItemFailures"]] == numbers(event)[2:]
+
+
+# --- batch routes ----------------------------------------------------------------------------
+
+
+def test_batch_route_gets_records_in_order_and_fails_single_ones() -> None:
+    router = Router()
+    batches: list[list[int]] = []
+
+    @router.on_batch(Filter.insert())
+    def aggregate(records: list[StreamRecord]) -> list[StreamRecord]:
+        batches.append([r.new_value("points") for r in records])
+        return [r for r in records if r.new_value("points") == 3]
+
+    event = scores(6)
+    result = router.process(event["Records"])
+    assert batches == [[0, 1, 2, 3, 4, 5]]
+    assert list(result.reported) == numbers(event)[3:]
+    assert result.failed == 1
+
+
+def test_batch_route_raising_fails_all_of_its_records_from_the_first() -> None:
+    router = Router()
+
+    @router.on(Filter.events("MODIFY"))
+    def modified(record: StreamRecord) -> None:
+        pass
+
+    @router.on_batch(Filter.insert())
+    def aggregate(records: list[StreamRecord]) -> None:
+        raise RuntimeError("database down")
+
+    event = mixed_event()
+    result = router.process(event["Records"])
+    assert list(result.reported) == numbers(event)
+    assert result.not_attempted == 1  # the MODIFY after the first failed insert
+
+
+def test_batch_route_returning_a_stranger_is_an_error() -> None:
+    router = Router()
+
+    @router.on_batch(Filter.insert())
+    def aggregate(records: list[StreamRecord]) -> list[str]:
+        return ["999"]
+
+    result = router.process(scores(2)["Records"])
+    assert isinstance(result.failures[0].error, TypeError)
+
+
+# --- concurrency -----------------------------------------------------------------------------
+
+
+def test_concurrency_keeps_each_keys_order_and_reports_exactly() -> None:
+    router = Router(max_concurrency=4)
+    order: dict[str, list[int]] = {}
+    threads: set[int] = set()
+    lock = threading.Lock()
+
+    @router.on(Filter.insert())
+    def handle(record: StreamRecord) -> None:
+        time.sleep(0.002)
+        with lock:
+            threads.add(threading.get_ident())
+            order.setdefault(record.keys["PK"], []).append(record.new_value("n"))
+
+    changes = [testing.insert({"PK": f"K#{i % 5}", "SK": f"{i}", "n": i}) for i in range(40)]
+    # every record has its own key (PK, SK); group by PK through a key-only table view
+    event = testing.event(*changes, keys=("PK",))
+    result = router.process(event["Records"])
+    assert result.succeeded == 40
+    for key, values in order.items():
+        assert values == sorted(values), key
+    assert len(threads) > 1
+
+
+def test_concurrency_failure_reporting_is_exact() -> None:
+    router = Router(max_concurrency=3)
+    done: list[int] = []
+
+    @router.on(Filter.insert())
+    def handle(record: StreamRecord) -> None:
+        n = record.new_value("n")
+        if n == 7:
+            raise ValueError("seven")
+        done.append(n)
+
+    changes = [testing.insert({"PK": f"K#{i % 4}", "n": i}) for i in range(20)]
+    event = testing.event(*changes, keys=("PK",))
+    result = router.process(event["Records"])
+    assert list(result.reported) == numbers(event)[7:]
+    assert all(n < 7 or n % 4 != 7 % 4 for n in done)  # the failed key stopped
+
+
+# --- tumbling windows ------------------------------------------------------------------------
+
+
+def window_event(state: dict[str, Any] | None) -> dict[str, Any]:
+    event = scores(3)
+    event.update(
+        window={"start": "2026-11-26T10:00:00Z", "end": "2026-11-26T10:05:00Z"},
+        state=state or {},
+        shardId="shardId-000000000001",
+        eventSourceARN=event["Records"][0]["eventSourceARN"],
+        isFinalInvokeForWindow=False,
+        isWindowTerminatedEarly=False,
+    )
+    return event
+
+
+def test_window_route_gets_and_returns_state() -> None:
+    router = Router()
+
+    @router.on_window(Filter.insert())
+    def total(records: list[StreamRecord], state: dict[str, Any], window: Any) -> dict[str, Any]:
+        assert window.shard_id == "shardId-000000000001"
+        assert window.start.year == 2026
+        assert not window.is_final
+        points = sum(r.new_value("points") for r in records)
+        return {"sum": state.get("sum", 0) + points}
+
+    first = router.lambda_handler(window_event(None), None)
+    assert first == {"batchItemFailures": [], "state": {"total": {"sum": 3}}}
+    second = router.lambda_handler(window_event(first["state"]), None)
+    assert second["state"] == {"total": {"sum": 6}}
+
+
+def test_window_route_outside_a_window_fails_its_records() -> None:
+    router = Router()
+
+    @router.on_window(Filter.insert())
+    def total(records: list[StreamRecord], state: dict[str, Any], window: Any) -> dict[str, Any]:
+        return state
+
+    result = router.process(scores(2)["Records"])
+    assert result.failed == 2
+    assert "TumblingWindowInSeconds" in str(result.failures[0].error)
+
+
+# --- infrastructure --------------------------------------------------------------------------
+
+
+def test_filter_criteria_is_the_or_of_every_route() -> None:
+    router = Router()
+    score_added = Filter.insert().key("PK", prefix("SCORE#"))
+
+    @router.on(score_added)
+    def a(record: StreamRecord) -> None: ...
+
+    @router.on(FilterCriteria(score_added, Filter.events("REMOVE")))
+    def b(record: StreamRecord) -> None: ...
+
+    criteria = router.filter_criteria()
+    assert criteria.patterns == [score_added.pattern, Filter.events("REMOVE").pattern]
+    assert json.loads(criteria.to_boto3()["Filters"][0]["Pattern"]) == score_added.pattern
+    for raw in mixed_event()["Records"]:
+        wanted = any(route.matches(raw) for route in router._routes)
+        assert criteria.matches(raw) is wanted
+
+
+def test_assert_not_retriggered_names_the_route() -> None:
+    router = Router()
+
+    @router.on(Filter.insert().key("PK", prefix("SCORE#")))
+    def add_score(record: StreamRecord) -> None: ...
+
+    router.assert_not_retriggered({"PK": "USER#7", "SK": "TOTAL", "total": 10})
+    with pytest.raises(RecursionRiskError) as info:
+        router.assert_not_retriggered({"PK": "SCORE#9", "SK": "USER#7"})
+    assert info.value.route == "add_score"
+    assert info.value.event_name == "INSERT"
+
+
+def test_one_json_log_line_per_invocation(caplog: pytest.LogCaptureFixture) -> None:
+    router, _ = failing_at(1)
+    with caplog.at_level(logging.INFO, logger="streamflow"):
+        router.process(scores(3)["Records"])
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.levelno == logging.INFO]
+    assert len(lines) == 1
+    assert lines[0]["received"] == 3
+    assert lines[0]["failed"] == 1
+    assert lines[0]["errors"][0]["error"] == "ValueError"
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1
+    assert errors[0].exc_info is not None
+
+
+def test_embedded_metric_format() -> None:
+    router, _ = failing_at(1)
+    result = router.process(scores(3)["Records"])
+    out = io.StringIO()
+    emit_metrics(result, namespace="scores", service="processor", out=out)
+    document = json.loads(out.getvalue())
+    directive = document["_aws"]["CloudWatchMetrics"][0]
+    assert directive["Namespace"] == "scores"
+    assert directive["Dimensions"] == [["service"]]
+    names = {m["Name"] for m in directive["Metrics"]}
+    assert {"RecordsReceived", "RecordsFailed", "BatchItemFailures", "IteratorAge"} <= names
+    assert document["RecordsReceived"] == 3
+    assert document["BatchItemFailures"] == 2
+    assert document["service"] == "processor"
+
+
+def test_metrics_true_prints_emf(capsys: pytest.CaptureFixture[str]) -> None:
+    router = Router(metrics=True)
+
+    @router.on(Filter.insert())
+    def handle(record: StreamRecord) -> None: ...
+
+    router.lambda_handler(scores(2), None)
+    document = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert document["RecordsSucceeded"] == 2
+
+
+def test_lambda_handler_rejects_non_stream_events() -> None:
+    router, _ = failing_at()
+    with pytest.raises(RecordShapeError, match="not a stream event"):
+        router.lambda_handler({"body": "{}"}, None)
