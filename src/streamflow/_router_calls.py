@@ -142,7 +142,7 @@ class Driver:
 
     def call(self, handler: Callable[..., Any], args: list[Any]) -> Any:
         result = handler(*args)
-        if hasattr(result, "__await__"):
+        if result is not None and hasattr(result, "__await__"):
             return self._loop().run_until_complete(result)
         return result
 

@@ -115,6 +115,8 @@ def _raw_sequence_number(item: object) -> str | None:
 
 
 def _arguments(route: Route, batch: _Batch, record: StreamRecord) -> list[Any]:
+    if route.arguments == ("record",):
+        return [record]
     out: list[Any] = []
     for kind in route.arguments:
         if kind == "record":
@@ -208,7 +210,7 @@ def _run_group(
             batch.ran[index] += 1
 
 
-def _run_concurrently(batch: _Batch, plan: list[tuple[Route, ...]]) -> None:
+def _run_concurrently(batch: _Batch, plan: list[list[Route]]) -> None:
     """Record routes per item key: keys in parallel, each key's records in order."""
     groups: dict[Any, list[int]] = {}
     for index, routes in enumerate(plan):
@@ -256,7 +258,7 @@ def run_batch(
         batch.sequence_numbers[index] = read.sequence_number
 
     per_route = {route.name: 0 for route in routes}
-    plan: list[tuple[Route, ...]] = [()] * count
+    plan: list[list[Route]] = [[]] * count
     grouped: dict[str, list[int]] = {r.name: [] for r in routes if r.kind != "record"}
     unmatched = 0
     first_only = settings.dispatch == "first"
@@ -280,7 +282,7 @@ def run_batch(
             per_route[route.name] += 1
             if route.kind != "record":
                 grouped[route.name].append(index)
-        plan[index] = tuple(r for r in chosen if r.kind == "record")
+        plan[index] = chosen if not grouped else [r for r in chosen if r.kind == "record"]
 
     if state is None and window is not None:
         state = {}
