@@ -19,7 +19,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks examples
 	$(PY) -m ruff format --check src tests benchmarks examples
-	$(PY) -m mypy --strict src
+	$(PY) -m mypy --strict src tests/typing
 	$(PY) -m pytest -q
 	$(PY) -m mkdocs build --strict --quiet --site-dir $(VENV)/site
 
