@@ -290,6 +290,10 @@ def _make_decoder(number: Callable[[str], Any], *, auto: bool) -> _Decoder:
         return out
 
     def value(av: Any, depth: int) -> Any:
+        if type(av) is dict and len(av) == 1:
+            inner = av.get("S")
+            if type(inner) is str:
+                return inner
         try:
             return mapping({0: av}, depth)[0]
         except _Fail as fail:
