@@ -42,7 +42,7 @@ import math
 import sys
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 from streamflow.errors import AttributeDecodeError, AttributeEncodeError
 
@@ -215,9 +215,18 @@ else:  # pragma: no cover - Python 3.10 has no strict mode
 # --- decoding -----------------------------------------------------------------------------
 
 
-class _Decoder(NamedTuple):
-    value: Callable[[Any, int], Any]
-    mapping: Callable[[dict[Any, Any], int], dict[Any, Any]]
+class _Decoder:
+    """The two entry points of one number policy's decoder."""
+
+    __slots__ = ("mapping", "value")
+
+    def __init__(
+        self,
+        value: Callable[[Any, int], Any],
+        mapping: Callable[[dict[Any, Any], int], dict[Any, Any]],
+    ) -> None:
+        self.value = value
+        self.mapping = mapping
 
 
 def _make_decoder(number: Callable[[str], Any], *, auto: bool) -> _Decoder:

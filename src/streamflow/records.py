@@ -14,9 +14,9 @@ without decoding the rest of the image.
 from __future__ import annotations
 
 import binascii
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar, overload
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from streamflow.codec import NumberMode, _decode_attribute, _decode_image, _decoder
 from streamflow.errors import AttributeDecodeError, RecordShapeError
@@ -27,29 +27,27 @@ if TYPE_CHECKING:
 __all__ = ["EventName", "StreamRecord", "StreamViewType", "parse_event"]
 
 T = TypeVar("T")
-R = TypeVar("R")
 
+if TYPE_CHECKING:
+    from functools import cached_property as _cached
+else:
 
-class _cached(Generic[R]):
-    """A lock-free ``functools.cached_property``: records are not shared across threads
-    while their fields are first read, and Python 3.10/3.11's per-property lock costs
-    more than the decoding it guards on small images."""
+    class _cached:
+        """A lock-free ``functools.cached_property``: records are not shared across threads
+        while their fields are first read, and the per-property lock of Python 3.10 and
+        3.11 costs more than the decoding it guards on small images."""
 
-    def __init__(self, func: Callable[[Any], R]) -> None:
-        self.func = func
-        self.name = func.__name__
-        self.__doc__ = func.__doc__
+        def __init__(self, func):
+            self.func = func
+            self.name = func.__name__
+            self.__doc__ = func.__doc__
 
-    @overload
-    def __get__(self, instance: None, owner: type[Any]) -> _cached[R]: ...
-    @overload
-    def __get__(self, instance: object, owner: type[Any]) -> R: ...
-    def __get__(self, instance: object | None, owner: type[Any]) -> R | _cached[R]:
-        if instance is None:
-            return self
-        value = self.func(instance)
-        instance.__dict__[self.name] = value
-        return value
+        def __get__(self, instance, owner):
+            if instance is None:
+                return self
+            value = self.func(instance)
+            instance.__dict__[self.name] = value
+            return value
 
 
 _TTL_IDENTITY = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
