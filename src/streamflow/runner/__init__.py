@@ -1,0 +1,41 @@
+"""Drive a handler from a real table's stream, exactly as a Lambda event source mapping does.
+
+:func:`run` reads a DynamoDB table's stream through the DynamoDB Streams API (AWS, or any
+endpoint that speaks it, such as moto's server) and invokes a Lambda handler or a
+:class:`~streamflow.Router` with Lambda's events, batching, filters, partial batch failures,
+retries, bisection, on-failure records, parallelization, tumbling windows and durable
+checkpoints. ``streamflow run`` is the same from the command line; see ``docs/runner.md``.
+
+This package imports boto3 (lazily, when it makes clients); ``import streamflow`` never
+imports it.
+
+Usage::
+
+    from streamflow.runner import run
+
+    summary = run("app:router", table="scores", endpoint_url="http://127.0.0.1:5000",
+                  until_idle=2)
+"""
+
+from __future__ import annotations
+
+from streamflow.runner._api import run
+from streamflow.runner._cli import add_run_command, run_command
+from streamflow.runner._errors import RunnerConfigError, RunnerError
+from streamflow.runner._invoke import LambdaContext, LambdaHandler
+from streamflow.runner._status import RunSummary
+
+__all__ = [
+    "LambdaContext",
+    "LambdaHandler",
+    "RunSummary",
+    "RunnerConfigError",
+    "RunnerError",
+    "add_run_command",
+    "run",
+    "run_command",
+]
+
+for _public in (LambdaContext, RunSummary, RunnerConfigError, RunnerError, run):
+    _public.__module__ = __name__
+del _public

@@ -1,0 +1,173 @@
+"""``run()``: the Python entry point of the local runner."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from streamflow.runner._config import RunnerConfig, StartingPosition
+from streamflow.runner._engine import Engine
+from streamflow.runner._handler import FilterSpec, resolve_filters, resolve_handler
+from streamflow.runner._status import Reporter, RunSummary
+
+if TYPE_CHECKING:
+    from streamflow.router import Router
+    from streamflow.runner._invoke import LambdaHandler
+
+__all__ = ["run"]
+
+
+def run(
+    handler: LambdaHandler | Router | str,
+    *,
+    table: str,
+    endpoint_url: str | None = None,
+    region: str | None = None,
+    profile: str | None = None,
+    batch_size: int = 100,
+    batching_window: float = 0.0,
+    starting_position: StartingPosition = "TRIM_HORIZON",
+    filters: FilterSpec | Sequence[FilterSpec] | None = None,
+    bisect_on_error: bool = False,
+    max_retries: int = -1,
+    max_record_age: int = -1,
+    parallelization_factor: int = 1,
+    tumbling_window: int = 0,
+    on_failure: str | None = None,
+    checkpoint: str | None = None,
+    until_idle: float | None = None,
+    max_records: int | None = None,
+    quiet: bool = False,
+    json_log: bool = False,
+    streams_client: Any = None,
+    dynamodb_client: Any = None,
+    stop_event: threading.Event | None = None,
+    handle_signals: bool = True,
+) -> RunSummary:
+    """Read a table's stream and invoke ``handler`` exactly as a Lambda event source mapping
+    would, until a stop condition is met.
+
+    The defaults are Lambda's, except ``starting_position``: TRIM_HORIZON (every record still
+    in the stream) is the convenient default locally; Lambda requires you to choose.
+
+    Args:
+        handler: a Lambda handler ``(event, context) -> response``, a
+            :class:`~streamflow.Router` (its ``lambda_handler`` is invoked and its
+            ``filter_criteria()`` applies unless ``filters`` is given), or either as a
+            ``"module:attribute"`` string.
+        table: the table whose latest stream is read.
+        endpoint_url: a DynamoDB endpoint other than AWS's (moto's server, DynamoDB Local).
+        region: the AWS Region (default: the environment's or profile's).
+        profile: a named AWS profile.
+        batch_size: records per batch, 1 to 10000 (BatchSize).
+        batching_window: seconds to gather a full batch, 0 to 300
+            (MaximumBatchingWindowInSeconds).
+        starting_position: ``"TRIM_HORIZON"`` or ``"LATEST"``, for shards without a
+            checkpoint at the first start.
+        filters: a Filter, FilterCriteria, pattern (dict or JSON text), or a sequence of
+            them (OR-ed, up to 10): records no filter matches are dropped and checkpointed
+            past, never delivered.
+        bisect_on_error: split a failing batch in two and retry each half
+            (BisectBatchOnFunctionError).
+        max_retries: retries of a failing batch, -1 (until the record expires) to 10000
+            (MaximumRetryAttempts).
+        max_record_age: discard records older than this many seconds, -1 (never) or 60 to
+            604800 (MaximumRecordAgeInSeconds).
+        parallelization_factor: concurrent batches per shard, 1 to 10, records of one
+            partition key always in order (ParallelizationFactor).
+        tumbling_window: window length in seconds, 0 (off) to 900
+            (TumblingWindowInSeconds).
+        on_failure: a JSON Lines file receiving Lambda's on-failure record for each
+            discarded batch (DestinationConfig.OnFailure).
+        checkpoint: a JSON file keeping each shard's position across runs; without it the
+            run starts from ``starting_position`` every time.
+        until_idle: return after this many seconds without new records (and nothing left to
+            deliver).
+        max_records: read at most this many records, deliver them, and return.
+        quiet: print nothing but fatal errors.
+        json_log: print one JSON object per event on standard error instead of text.
+        streams_client: a DynamoDB Streams client to use instead of making one.
+        dynamodb_client: a DynamoDB client to find the table's stream with (without one,
+            and with ``streams_client`` given, ListStreams is used).
+        stop_event: set it from another thread to stop after the batches in flight.
+        handle_signals: on the main thread, SIGINT and SIGTERM stop the run after the
+            batches in flight (a second one aborts).
+
+    Returns:
+        What the run did; ``summary.exit_code`` is what ``streamflow run`` exits with.
+
+    Raises:
+        RunnerConfigError: an option out of range, or a handler that cannot be loaded.
+        FilterValidationError: a filter pattern AWS would reject.
+        RunnerError: no such table, no stream, or an AWS error retrying cannot fix.
+        OSError: the checkpoint or on-failure file cannot be written.
+
+    Usage::
+
+        from streamflow.runner import run
+        from app import router
+
+        summary = run(router, table="scores", endpoint_url="http://127.0.0.1:5000",
+                      until_idle=2, checkpoint=".streamflow-checkpoint.json")
+    """
+    config = RunnerConfig(
+        table=table,
+        batch_size=batch_size,
+        batching_window=batching_window,
+        starting_position=starting_position,
+        bisect_on_error=bisect_on_error,
+        max_retries=max_retries,
+        max_record_age=max_record_age,
+        parallelization_factor=parallelization_factor,
+        tumbling_window=tumbling_window,
+        on_failure=on_failure,
+        checkpoint=checkpoint,
+        until_idle=until_idle,
+        max_records=max_records,
+    )
+    function, implied = resolve_handler(handler)
+    criteria = resolve_filters(filters) if filters is not None else implied
+    if streams_client is None:
+        from streamflow.runner._aws import make_clients
+
+        made_dynamodb, streams_client = make_clients(
+            endpoint_url=endpoint_url, region=region, profile=profile
+        )
+        dynamodb_client = dynamodb_client or made_dynamodb
+    engine = Engine(
+        handler=function,
+        matches=criteria.matches if criteria is not None and len(criteria) else None,
+        config=config,
+        streams=streams_client,
+        dynamodb=dynamodb_client,
+        reporter=Reporter(quiet=quiet, json_log=json_log),
+        stop_event=stop_event,
+    )
+    with _signals(engine, enabled=handle_signals):
+        return engine.run()
+
+
+@contextmanager
+def _signals(engine: Engine, *, enabled: bool) -> Iterator[None]:
+    """SIGINT/SIGTERM: stop after the batches in flight; a second signal aborts."""
+    if not enabled or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+
+    def handle(signum: int, frame: Any) -> None:
+        if received:
+            raise KeyboardInterrupt
+        received.append(signum)
+        engine.reporter.stopping(signal.Signals(signum).name)
+        engine.request_stop()
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)

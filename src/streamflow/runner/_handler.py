@@ -1,0 +1,144 @@
+"""Loading the handler (``module:attribute``) and the filters the runner applies."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Union
+
+from streamflow.runner._errors import RunnerConfigError
+from streamflow.runner._invoke import LambdaHandler
+
+if TYPE_CHECKING:
+    from streamflow.filters import Filter, FilterCriteria
+
+__all__ = ["FilterSpec", "load_filter_file", "load_handler", "resolve_filters", "resolve_handler"]
+
+FilterSpec = Union["Filter", "FilterCriteria", Mapping[str, Any], str]
+"""A filter as the runner accepts it: a Filter, a FilterCriteria, or a pattern (dict or JSON
+text)."""
+
+
+def load_handler(spec: str) -> object:
+    """Import ``module:attribute`` (the attribute may be dotted: ``app:router.lambda_handler``).
+
+    The current directory is put on ``sys.path`` first, as ``python -m`` would.
+
+    Raises:
+        RunnerConfigError: the spec is malformed, or the module or attribute is missing.
+    """
+    module_name, sep, attribute = spec.partition(":")
+    if not sep or not module_name or not attribute:
+        raise RunnerConfigError(
+            "handler", f"write HANDLER as module:attribute (e.g. app:handler), got {spec!r}"
+        )
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        target: Any = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            raise RunnerConfigError(
+                "handler",
+                f"no module named {exc.name!r} (run from the directory that holds it, or set "
+                "PYTHONPATH)",
+            ) from None
+        raise
+    for part in attribute.split("."):
+        try:
+            target = getattr(target, part)
+        except AttributeError:
+            raise RunnerConfigError(
+                "handler", f"{module_name!r} has no attribute {attribute!r}"
+            ) from None
+    return target
+
+
+def resolve_handler(target: object) -> tuple[LambdaHandler, FilterCriteria | None]:
+    """The function to invoke, and the filters it implies (a Router's ``filter_criteria()``).
+
+    Args:
+        target: a handler function, a Router, or a ``module:attribute`` spec of either.
+
+    Raises:
+        RunnerConfigError: the target is neither, or cannot take ``(event, context)``.
+    """
+    if isinstance(target, str):
+        target = load_handler(target)
+    from streamflow.router import Router
+
+    if isinstance(target, Router):
+        try:
+            criteria = target.filter_criteria(max_filters=10)
+        except ValueError as exc:
+            raise RunnerConfigError("handler", f"the Router cannot run: {exc}") from None
+        return target.lambda_handler, criteria
+    if not callable(target):
+        raise RunnerConfigError(
+            "handler",
+            f"expected a function (event, context) or a Router, got {type(target).__name__}",
+        )
+    try:
+        inspect.signature(target).bind(None, None)
+    except TypeError:
+        raise RunnerConfigError(
+            "handler",
+            f"{getattr(target, '__name__', target)!r} cannot be called as (event, context)",
+        ) from None
+    except ValueError:  # no signature (some builtins): trust it
+        pass
+    return target, None
+
+
+def resolve_filters(filters: FilterSpec | Sequence[FilterSpec] | None) -> FilterCriteria | None:
+    """One FilterCriteria from the ``filters`` argument (``None`` stays ``None``).
+
+    Raises:
+        FilterValidationError: a pattern AWS would reject, or more than 10 filters.
+    """
+    from streamflow.filters import Filter, FilterCriteria
+
+    if filters is None:
+        return None
+    if isinstance(filters, FilterCriteria):
+        return filters
+    items: Sequence[Any] = (
+        [filters] if isinstance(filters, (Filter, Mapping, str, bytes)) else list(filters)
+    )
+    collected: list[Filter] = []
+    for item in items:
+        if isinstance(item, FilterCriteria):
+            collected.extend(item.filters)
+        elif isinstance(item, Filter):
+            collected.append(item)
+        else:
+            collected.append(Filter.from_pattern(item))
+    return FilterCriteria(*collected, max_filters=10)
+
+
+def load_filter_file(path: str) -> list[Filter]:
+    """The filters of one ``--filter`` file: a pattern, or a whole FilterCriteria
+    (``{"Filters": [{"Pattern": "..."}]}``, as ``aws lambda get-event-source-mapping`` and
+    CloudFormation write it).
+
+    Raises:
+        RunnerConfigError: the file cannot be read or is not JSON.
+        FilterValidationError: a pattern AWS would reject.
+    """
+    from streamflow.filters import Filter, FilterCriteria
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+        parsed = json.loads(text)
+    except OSError as exc:
+        raise RunnerConfigError("filter", f"cannot read {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise RunnerConfigError("filter", f"{path} is not valid JSON: {exc}") from None
+    if isinstance(parsed, dict) and ("Filters" in parsed or "FilterCriteria" in parsed):
+        return list(FilterCriteria.from_boto3(parsed, max_filters=10).filters)
+    return [Filter.from_pattern(text.strip())]

@@ -1,0 +1,284 @@
+"""Calling the handler as Lambda does, reading its response as Lambda does, and the
+on-failure record Lambda sends to a destination when it gives up on a batch."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+__all__ = [
+    "FUNCTION_NAME",
+    "LambdaContext",
+    "LambdaHandler",
+    "OnFailureLog",
+    "Outcome",
+    "call_handler",
+    "interpret_response",
+    "on_failure_record",
+    "timed_call",
+]
+
+LambdaHandler = Callable[[dict[str, Any], Any], Any]
+"""A Lambda function handler: ``handler(event, context) -> response``."""
+
+FUNCTION_NAME = "streamflow-local"
+TIMEOUT_SECONDS = 900.0
+"""What ``get_remaining_time_in_millis`` counts down from: Lambda's largest timeout, since the
+runner never stops a handler."""
+
+
+class LambdaContext:
+    """A stand-in for the context object Lambda passes a handler (Python runtime names).
+
+    Attributes:
+        function_name: ``streamflow-local``.
+        function_version: ``$LATEST``.
+        invoked_function_arn: a Lambda ARN in the stream's Region and account.
+        memory_limit_in_mb: ``"128"`` (text, as the Python runtime gives it).
+        aws_request_id: a fresh UUID per invocation.
+        log_group_name: ``/aws/lambda/streamflow-local``.
+        log_stream_name: a log stream name in Lambda's format.
+
+    >>> context = LambdaContext(region="eu-west-1", account="123456789012")
+    >>> context.invoked_function_arn
+    'arn:aws:lambda:eu-west-1:123456789012:function:streamflow-local'
+    >>> 0 < context.get_remaining_time_in_millis() <= 900_000
+    True
+    """
+
+    def __init__(self, *, region: str, account: str, timeout: float = TIMEOUT_SECONDS) -> None:
+        self.function_name = FUNCTION_NAME
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = function_arn(region, account)
+        self.memory_limit_in_mb = "128"
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{FUNCTION_NAME}"
+        self.log_stream_name = (
+            time.strftime("%Y/%m/%d", time.gmtime()) + f"/[$LATEST]{uuid.uuid4().hex}"
+        )
+        self.identity: Any = None
+        self.client_context: Any = None
+        self._deadline = time.monotonic() + timeout
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Milliseconds left before the (never enforced) timeout.
+
+        Returns:
+            The remaining time, counting down from 900 000 at the start of the invocation.
+        """
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+    def __repr__(self) -> str:
+        return f"LambdaContext(aws_request_id={self.aws_request_id!r})"
+
+
+def function_arn(region: str, account: str) -> str:
+    return f"arn:aws:lambda:{region}:{account}:function:{FUNCTION_NAME}"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What an invocation came to.
+
+    ``ok``: every record succeeded. ``partial``: ``batchItemFailures`` named records; Lambda
+    checkpoints before the lowest (``failed_index`` in the batch) and retries from there.
+    ``failed``: the whole batch failed; ``error`` is the exception the handler raised, if it
+    raised (a function error), else ``reason`` says which response rule was broken.
+    """
+
+    status: Literal["ok", "partial", "failed"]
+    failed_index: int | None = None
+    reason: str | None = None
+    error: BaseException | None = None
+    state: dict[str, Any] | None = None
+
+
+def call_handler(
+    handler: LambdaHandler,
+    event: dict[str, Any],
+    context: Any,
+    *,
+    sequence_numbers: Sequence[str],
+    windowed: bool,
+) -> Outcome:
+    """Invoke ``handler`` once and judge its response; an exception fails the whole batch."""
+    try:
+        response = handler(event, context)
+    except (Exception, SystemExit) as exc:  # SystemExit: Lambda's Runtime.ExitError
+        return Outcome("failed", reason=f"{type(exc).__name__}: {exc}", error=exc)
+    return interpret_response(response, sequence_numbers, windowed=windowed)
+
+
+def timed_call(
+    handler: LambdaHandler,
+    event: dict[str, Any],
+    context: Any,
+    numbers: list[str],
+    windowed: bool,
+) -> tuple[Outcome, float]:
+    """:func:`call_handler`, and how long it took (seconds)."""
+    started = time.perf_counter()
+    outcome = call_handler(handler, event, context, sequence_numbers=numbers, windowed=windowed)
+    return outcome, time.perf_counter() - started
+
+
+def interpret_response(
+    response: Any, sequence_numbers: Sequence[str], *, windowed: bool = False
+) -> Outcome:
+    """Lambda's reading of a stream handler's response (``ReportBatchItemFailures`` on).
+
+    Args:
+        response: what the handler returned.
+        sequence_numbers: the batch's sequence numbers, in order.
+        windowed: a tumbling window is configured, so ``state`` is required.
+
+    Returns:
+        The outcome. A null or empty response, or an empty or null ``batchItemFailures``,
+        is a success; an entry with an empty, null or missing ``itemIdentifier``, or one
+        that names no record of the batch, fails the whole batch.
+
+    >>> interpret_response({"batchItemFailures": []}, ["11", "12"]).status
+    'ok'
+    >>> interpret_response({"batchItemFailures": [{"itemIdentifier": "12"}]}, ["11", "12"])
+    Outcome(status='partial', failed_index=1, reason=None, error=None, state=None)
+    >>> interpret_response({"batchItemFailures": [{"itemIdentifier": ""}]}, ["11"]).reason
+    'batchItemFailures[0].itemIdentifier is empty or null'
+    """
+    try:
+        json.dumps(response)
+    except (TypeError, ValueError) as exc:
+        return Outcome("failed", reason=f"the response is not JSON (Runtime.MarshalError): {exc}")
+    state: dict[str, Any] | None = None
+    if windowed:
+        if not isinstance(response, dict) or not isinstance(response.get("state"), dict):
+            return Outcome(
+                "failed", reason="with a tumbling window the response must hold a 'state' object"
+            )
+        state = response["state"]
+    if not isinstance(response, dict):
+        return Outcome("ok", state=state)
+    failures = response.get("batchItemFailures")
+    if not failures:
+        if failures is None or failures == []:
+            return Outcome("ok", state=state)
+        return Outcome("failed", reason="batchItemFailures must be a list")
+    if not isinstance(failures, list):
+        return Outcome("failed", reason="batchItemFailures must be a list")
+    positions = {number: index for index, number in enumerate(sequence_numbers)}
+    lowest: int | None = None
+    for index, item in enumerate(failures):
+        where = f"batchItemFailures[{index}]"
+        if not isinstance(item, dict) or "itemIdentifier" not in item:
+            return Outcome("failed", reason=f"{where} has no itemIdentifier key")
+        identifier = item["itemIdentifier"]
+        if identifier is None or identifier == "":
+            return Outcome("failed", reason=f"{where}.itemIdentifier is empty or null")
+        position = positions.get(identifier) if isinstance(identifier, str) else None
+        if position is None:
+            return Outcome(
+                "failed",
+                reason=f"{where}.itemIdentifier {identifier!r} is not a sequence number of "
+                "this batch",
+            )
+        lowest = position if lowest is None else min(lowest, position)
+    return Outcome("partial", failed_index=lowest, state=state)
+
+
+def on_failure_record(
+    *,
+    condition: Literal["RetryAttemptsExhausted", "RecordAgeExceeded"],
+    invoke_count: int,
+    function_error: bool | None,
+    region: str,
+    account: str,
+    shard_id: str,
+    stream_arn: str,
+    first_sequence: str,
+    last_sequence: str,
+    first_created: float,
+    last_created: float,
+    batch_size: int,
+) -> dict[str, Any]:
+    """The document Lambda sends to an on-failure destination for a discarded batch.
+
+    Args:
+        condition: why the batch was discarded.
+        invoke_count: how many times the function was invoked with it.
+        function_error: the last invocation raised (``functionError: "Unhandled"``), or
+            returned a response that failed the batch (``False``); ``None`` when the
+            function was never invoked with it, which leaves ``responseContext`` out.
+        region: the stream's Region (for the function ARN).
+        account: the stream's account (for the function ARN).
+        shard_id: the shard the records came from.
+        stream_arn: the stream.
+        first_sequence: the first discarded record's sequence number.
+        last_sequence: the last one's.
+        first_created: the first record's ApproximateCreationDateTime (epoch seconds).
+        last_created: the last record's.
+        batch_size: how many records were discarded.
+
+    Returns:
+        The record, ready for ``json.dumps``.
+    """
+    now = time.time()
+    record: dict[str, Any] = {
+        "requestContext": {
+            "requestId": str(uuid.uuid4()),
+            "functionArn": function_arn(region, account),
+            "condition": condition,
+            "approximateInvokeCount": invoke_count,
+        },
+    }
+    if function_error is not None:
+        response: dict[str, Any] = {"statusCode": 200, "executedVersion": "$LATEST"}
+        if function_error:
+            response["functionError"] = "Unhandled"
+        record["responseContext"] = response
+    record["version"] = "1.0"
+    record["timestamp"] = (
+        time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z"
+    )
+    record["DDBStreamBatchInfo"] = {
+        "shardId": shard_id,
+        "startSequenceNumber": first_sequence,
+        "endSequenceNumber": last_sequence,
+        "approximateArrivalOfFirstRecord": _iso_seconds(first_created),
+        "approximateArrivalOfLastRecord": _iso_seconds(last_created),
+        "batchSize": batch_size,
+        "streamArn": stream_arn,
+    }
+    return record
+
+
+def _iso_seconds(epoch: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(epoch)))
+
+
+class OnFailureLog:
+    """Appends on-failure records to a JSON Lines file, one durable line each (flushed and
+    synced before the shard's checkpoint moves past the records). ``None`` discards them,
+    as Lambda does without a destination."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def write(self, record: dict[str, Any]) -> None:
+        """Append one record.
+
+        Raises:
+            OSError: the file cannot be written.
+        """
+        if self.path is None:
+            return
+        line = json.dumps(record, separators=(",", ":")) + "\n"
+        with self._lock, open(self.path, "a", encoding="utf-8") as handle:
+            handle.write(line)
+            handle.flush()
+            os.fsync(handle.fileno())

@@ -1,0 +1,378 @@
+"""``streamflow run`` (here ``python -m streamflow.runner``): options, output, exit codes,
+signals. Runs against moto's server over HTTP."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from streamflow.runner import RunSummary, add_run_command, run_command
+from streamflow.runner._status import Reporter
+
+PINNED = {
+    "--table",
+    "--endpoint-url",
+    "--region",
+    "--profile",
+    "--batch-size",
+    "--batching-window",
+    "--starting-position",
+    "--filter",
+    "--bisect-on-error",
+    "--max-retries",
+    "--max-record-age",
+    "--parallelization-factor",
+    "--tumbling-window",
+    "--on-failure",
+    "--checkpoint",
+    "--until-idle",
+    "--max-records",
+    "--quiet",
+    "--json-log",
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="streamflow")
+    add_run_command(parser.add_subparsers(dest="command"))
+    return parser
+
+
+def _table(aws_settings: dict[str, Any], *keys: str) -> str:
+    dynamodb = boto3.client("dynamodb", **aws_settings)
+    name = f"cli-{uuid.uuid4().hex[:10]}"
+    dynamodb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    for key in keys:
+        dynamodb.put_item(TableName=name, Item={"PK": {"S": key}})
+    return name
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A directory holding a handler module with a unique name, made the current one."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
+    return tmp_path
+
+
+def _module(project: Path, source: str) -> str:
+    name = f"handlers_{uuid.uuid4().hex[:8]}"
+    (project / f"{name}.py").write_text(textwrap.dedent(source))
+    return name
+
+
+def _run(*argv: str) -> int:
+    return run_command(_parser().parse_args(["run", *argv]))
+
+
+def test_the_run_command_has_exactly_the_pinned_options() -> None:
+    parser = _parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    run = commands.choices["run"]
+    options = {s for action in run._actions for s in action.option_strings} - {"-h", "--help"}
+    assert options == PINNED
+    args = parser.parse_args(["run", "app:handler", "--table", "t"])
+    assert (args.batch_size, args.batching_window, args.max_retries, args.max_record_age) == (
+        100,
+        0.0,
+        -1,
+        -1,
+    )
+    assert (args.parallelization_factor, args.tumbling_window, args.quiet, args.json_log) == (
+        1,
+        0,
+        False,
+        False,
+    )
+
+
+def test_help_lists_every_option_and_the_exit_codes() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "streamflow.runner", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for option in PINNED:
+        assert option in out
+    assert "Exit codes" in out
+
+
+def test_a_router_module_runs_with_its_own_filters(
+    aws_settings: dict[str, Any], project: Path, capsys: Any
+) -> None:
+    table = _table(aws_settings, "ORDER#1", "USER#1", "ORDER#2")
+    module = _module(
+        project,
+        """
+        from streamflow import Router
+        from streamflow.filters import Filter, prefix
+
+        router = Router()
+        seen = []
+
+        @router.on(Filter.insert().key("PK", prefix("ORDER#")))
+        def orders(record):
+            seen.append(record.keys["PK"])
+        """,
+    )
+    code = _run(
+        f"{module}:router",
+        "--table",
+        table,
+        "--endpoint-url",
+        aws_settings["endpoint_url"],
+        "--region",
+        "us-east-1",
+        "--until-idle",
+        "0.5",
+        "--json-log",
+    )
+    assert code == 0
+    assert sys.modules[module].seen == ["ORDER#1", "ORDER#2"]  # type: ignore[attr-defined]
+    events = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    summary = events[-1]
+    assert summary["event"] == "summary"
+    assert (summary["recordsRead"], summary["recordsDropped"], summary["reason"]) == (3, 1, "idle")
+
+
+def test_filter_files_replace_a_routers_filters(
+    aws_settings: dict[str, Any], project: Path
+) -> None:
+    table = _table(aws_settings, "A", "B", "C")
+    module = _module(
+        project,
+        """
+        seen = []
+
+        def handler(event, context):
+            seen.extend(r["dynamodb"]["Keys"]["PK"]["S"] for r in event["Records"])
+        """,
+    )
+    (project / "a.json").write_text('{"dynamodb": {"Keys": {"PK": {"S": ["A"]}}}}')
+    (project / "c.json").write_text(
+        json.dumps({"Filters": [{"Pattern": '{"dynamodb": {"Keys": {"PK": {"S": ["C"]}}}}'}]})
+    )
+    code = _run(
+        f"{module}:handler",
+        "--table",
+        table,
+        "--endpoint-url",
+        aws_settings["endpoint_url"],
+        "--region",
+        "us-east-1",
+        "--filter",
+        "a.json",
+        "--filter",
+        "c.json",
+        "--until-idle",
+        "0.5",
+        "--quiet",
+    )
+    assert code == 0
+    assert sys.modules[module].seen == ["A", "C"]  # type: ignore[attr-defined]
+
+
+def test_discarded_records_exit_1(aws_settings: dict[str, Any], project: Path) -> None:
+    table = _table(aws_settings, "A")
+    module = _module(project, "def handler(event, context):\n    raise ValueError('no')\n")
+    code = _run(
+        f"{module}:handler",
+        "--table",
+        table,
+        "--endpoint-url",
+        aws_settings["endpoint_url"],
+        "--region",
+        "us-east-1",
+        "--max-retries",
+        "0",
+        "--on-failure",
+        "failed.jsonl",
+        "--until-idle",
+        "0.5",
+        "--quiet",
+    )
+    assert code == 1
+    [line] = (project / "failed.jsonl").read_text().splitlines()
+    assert json.loads(line)["requestContext"]["condition"] == "RetryAttemptsExhausted"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["nocolon", "--table", "t"], "module:attribute"),
+        (["no_such_module_here:handler", "--table", "t"], "no module named"),
+        (["json:nothing_here", "--table", "t"], "has no attribute"),
+        (["json:__doc__", "--table", "t"], "a function (event, context) or a Router"),
+        (["json:dumps", "--table", "t", "--batch-size", "0"], "batch_size"),
+        (["json:dumps", "--table", "t", "--max-record-age", "30"], "max_record_age"),
+        (["json:dumps", "--table", "t", "--parallelization-factor", "11"], "1 to 10"),
+        (["json:dumps", "--table", "t", "--filter", "missing.json"], "cannot read"),
+        (["json:dumps", "--table", "t", "--checkpoint", "no/such/dir/c.json"], "does not exist"),
+    ],
+)
+def test_usage_errors_exit_2_with_a_message(
+    argv: list[str], message: str, project: Path, capsys: Any
+) -> None:
+    assert _run(*argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_an_invalid_filter_pattern_exits_2(project: Path, capsys: Any) -> None:
+    (project / "bad.json").write_text('{"eventName": "INSERT"}')
+    assert _run("json:dumps", "--table", "t", "--filter", "bad.json") == 2
+    assert "invalid filter pattern" in capsys.readouterr().err
+
+
+def test_an_unreachable_endpoint_exits_2_after_a_few_tries(project: Path, capsys: Any) -> None:
+    module = _module(project, "def handler(event, context):\n    pass\n")
+    started = time.monotonic()
+    code = _run(
+        f"{module}:handler",
+        "--table",
+        "t",
+        "--endpoint-url",
+        "http://127.0.0.1:9",  # the discard port: nothing listens
+        "--region",
+        "us-east-1",
+        "--quiet",
+    )
+    assert code == 2
+    assert "cannot describe table" in capsys.readouterr().err
+    assert time.monotonic() - started < 30
+
+
+def test_a_missing_table_exits_2(aws_settings: dict[str, Any], project: Path, capsys: Any) -> None:
+    module = _module(project, "def handler(event, context):\n    pass\n")
+    code = _run(
+        f"{module}:handler",
+        "--table",
+        "no-such-table",
+        "--endpoint-url",
+        aws_settings["endpoint_url"],
+        "--region",
+        "us-east-1",
+    )
+    assert code == 2
+    assert "no-such-table" in capsys.readouterr().err
+
+
+SLOW_HANDLER = """
+import os, pathlib, time
+
+def handler(event, context):
+    pathlib.Path("started").touch()
+    time.sleep(1.0)
+    with open("delivered.log", "a") as log:
+        for record in event["Records"]:
+            log.write(record["dynamodb"]["SequenceNumber"] + "\\n")
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_finishes_the_batch_in_flight_checkpoints_and_exits_0(
+    aws_settings: dict[str, Any], project: Path, sig: signal.Signals
+) -> None:
+    table = _table(aws_settings, *(f"K{i}" for i in range(6)))
+    (project / "slow.py").write_text(textwrap.dedent(SLOW_HANDLER))
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamflow.runner",
+            "slow:handler",
+            "--table",
+            table,
+            "--endpoint-url",
+            aws_settings["endpoint_url"],
+            "--region",
+            "us-east-1",
+            "--batch-size",
+            "2",
+            "--checkpoint",
+            "checkpoint.json",
+            "--json-log",
+        ],
+        cwd=project,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 20
+    while not (project / "started").exists():
+        assert process.poll() is None
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    process.send_signal(sig)
+    _, err = process.communicate(timeout=20)
+    assert process.returncode == 0, err
+    delivered = (project / "delivered.log").read_text().split()
+    assert len(delivered) == 2  # the batch in flight, and nothing after it
+    shards = json.loads((project / "checkpoint.json").read_text())["streams"]
+    [stream] = shards.values()
+    [entry] = stream["shards"].values()
+    assert entry["sequenceNumber"] == delivered[-1]
+    events = [json.loads(line) for line in err.splitlines()]
+    assert "stopping" in [e["event"] for e in events]
+    assert events[-1]["event"] == "summary"
+    assert events[-1]["reason"] == "stopped"
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_a_status_line_is_redrawn_and_a_summary_printed() -> None:
+    terminal = _Terminal()
+    reporter = Reporter(stream=terminal)
+    counts = {
+        "records_read": 1234,
+        "records_kept": 1200,
+        "records_dropped": 34,
+        "invocations": 12,
+        "records_invoked": 1200,
+        "failed_invocations": 1,
+        "records_discarded": 0,
+        "data_loss": 0,
+        "throttled": 0,
+        "shards_finished": 0,
+    }
+    reporter.tick(counts, iterator_age=0.4, shards=2)
+    reporter.shard_finished("shard-1")
+    reporter.summary(RunSummary(stream_arn="arn", reason="idle", duration=3.2, **counts))
+    text = terminal.getvalue()
+    assert text.startswith("\r\x1b[Kread 1,234 | kept 1,200 | dropped 34 | invoked 1,200")
+    assert "failed 1" in text
+    assert "iterator age 0.4s" in text
+    assert "shards 2" in text
+    assert "\r\x1b[Kshard shard-1: closed and fully processed\n" in text
+    assert text.rstrip().endswith("1 failed; 0 discarded")
+
+
+def test_off_a_terminal_there_is_no_status_line_and_quiet_prints_nothing() -> None:
+    plain, quiet = io.StringIO(), io.StringIO()
+    for reporter in (Reporter(stream=plain), Reporter(quiet=True, stream=quiet)):
+        reporter.tick(dict.fromkeys(RunSummary.__slots__, 0), iterator_age=0, shards=1)
+        reporter.shard_started("shard-1", None, "TRIM_HORIZON", None)
+    assert plain.getvalue() == "shard shard-1: reading from TRIM_HORIZON\n"
+    assert quiet.getvalue() == ""

@@ -1,0 +1,158 @@
+"""The runner's small parts: option ranges, handler loading, response rules, backoff."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+
+from streamflow import Router
+from streamflow.errors import FilterValidationError, StreamflowError
+from streamflow.filters import Filter, FilterCriteria
+from streamflow.runner import RunnerConfigError, RunnerError
+from streamflow.runner._aws import Backoff, is_transient
+from streamflow.runner._config import RunnerConfig
+from streamflow.runner._handler import resolve_filters, resolve_handler
+from streamflow.runner._invoke import interpret_response
+from tests.streams_double import _error
+
+
+@pytest.mark.parametrize(
+    ("option", "good", "bad"),
+    [
+        ("batch_size", [1, 10_000], [0, 10_001, 1.5, True]),
+        ("batching_window", [0, 0.5, 300], [-1, 301, float("nan")]),
+        ("max_retries", [-1, 0, 10_000], [-2, 10_001]),
+        ("max_record_age", [-1, 60, 604_800], [-2, 0, 59, 604_801]),
+        ("parallelization_factor", [1, 10], [0, 11]),
+        ("tumbling_window", [0, 900], [-1, 901]),
+        ("starting_position", ["TRIM_HORIZON", "LATEST"], ["AT_TIMESTAMP", "latest"]),
+        ("until_idle", [None, 0, 2.5], [-1]),
+        ("max_records", [None, 1], [0]),
+    ],
+)
+def test_options_are_checked_with_lambdas_ranges(
+    option: str, good: list[Any], bad: list[Any]
+) -> None:
+    for value in good:
+        RunnerConfig(table="t", **{option: value})
+    for value in bad:
+        with pytest.raises(RunnerConfigError) as caught:
+            RunnerConfig(table="t", **{option: value})
+        assert caught.value.option == option
+        assert isinstance(caught.value, (StreamflowError, ValueError))
+
+
+def test_tumbling_windows_and_parallel_batches_cannot_be_combined() -> None:
+    with pytest.raises(RunnerConfigError, match="parallelization factor"):
+        RunnerConfig(table="t", tumbling_window=60, parallelization_factor=2)
+
+
+def test_errors_keep_their_fields_and_pickle() -> None:
+    import pickle
+
+    config_error = pickle.loads(pickle.dumps(RunnerConfigError("batch_size", "too big")))
+    assert (config_error.option, config_error.reason) == ("batch_size", "too big")
+    runner_error = pickle.loads(pickle.dumps(RunnerError("no stream", code="X")))
+    assert (runner_error.reason, runner_error.code, str(runner_error)) == (
+        "no stream",
+        "X",
+        "no stream (X)",
+    )
+    assert isinstance(runner_error, RuntimeError)
+
+
+def test_a_router_is_invoked_through_lambda_handler_with_its_filters() -> None:
+    router = Router()
+    router.on(Filter.insert())(lambda record: None)
+    function, criteria = resolve_handler(router)
+    assert function == router.lambda_handler
+    assert criteria == router.filter_criteria()
+    with pytest.raises(RunnerConfigError, match="no routes"):
+        resolve_handler(Router())
+
+
+def test_a_function_must_take_event_and_context() -> None:
+    def one(event: Any) -> None: ...
+
+    with pytest.raises(RunnerConfigError, match="cannot be called"):
+        resolve_handler(one)
+    function, criteria = resolve_handler("operator:add")
+    assert criteria is None
+    assert callable(function)
+
+
+def test_filters_are_read_from_every_accepted_form() -> None:
+    as_filter = Filter.insert()
+    assert resolve_filters(None) is None
+    for form in (as_filter, {"eventName": ["INSERT"]}, '{"eventName": ["INSERT"]}', [as_filter]):
+        criteria = resolve_filters(form)
+        assert criteria is not None
+        assert list(criteria) == [as_filter]
+    both = resolve_filters([FilterCriteria(as_filter), Filter.remove()])
+    assert both is not None
+    assert len(both) == 2
+    with pytest.raises(FilterValidationError):
+        resolve_filters({"eventName": "INSERT"})
+
+
+@pytest.mark.parametrize(
+    ("response", "status", "index"),
+    [
+        (None, "ok", None),
+        ({}, "ok", None),
+        ({"batchItemFailures": []}, "ok", None),
+        ({"batchItemFailures": None}, "ok", None),
+        (
+            {"batchItemFailures": [{"itemIdentifier": "300"}, {"itemIdentifier": "200"}]},
+            "partial",
+            1,
+        ),
+        ({"batchItemFailures": [{"itemIdentifier": ""}]}, "failed", None),
+        ({"batchItemFailures": [{"itemIdentifier": None}]}, "failed", None),
+        ({"batchItemFailures": [{"ItemIdentifier": "200"}]}, "failed", None),
+        ({"batchItemFailures": [{"itemIdentifier": "999"}]}, "failed", None),
+        ({"batchItemFailures": [{"itemIdentifier": 200}]}, "failed", None),
+        ({"batchItemFailures": ["200"]}, "failed", None),
+        ({"batchItemFailures": {}}, "failed", None),
+        ({"batchItemFailures": []} | {"x": object()}, "failed", None),
+    ],
+)
+def test_responses_are_read_as_lambda_reads_them(response: Any, status: str, index: Any) -> None:
+    outcome = interpret_response(response, ["100", "200", "300"])
+    assert (outcome.status, outcome.failed_index) == (status, index)
+
+
+def test_a_window_response_must_carry_state() -> None:
+    assert interpret_response({"state": {"n": 1}}, [], windowed=True).state == {"n": 1}
+    assert interpret_response({"batchItemFailures": []}, [], windowed=True).status == "failed"
+    assert interpret_response(None, [], windowed=True).status == "failed"
+
+
+def test_backoff_grows_exponentially_with_jitter_up_to_the_cap() -> None:
+    backoff = Backoff(0.1, 2.0, rng=random.Random(7))
+    delays = [backoff.next_delay() for _ in range(8)]
+    for attempt, delay in enumerate(delays):
+        ceiling = min(2.0, 0.1 * 2**attempt)
+        assert ceiling / 2 <= delay <= ceiling
+    assert len({round(d, 6) for d in delays[5:]}) > 1  # capped, but still jittered
+    backoff.reset()
+    assert backoff.next_delay() <= 0.1
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "transient"),
+    [
+        ("LimitExceededException", 400, True),
+        ("ProvisionedThroughputExceededException", 400, True),
+        ("ThrottlingException", 400, True),
+        ("InternalServerError", 500, True),
+        ("SomethingNew", 503, True),
+        ("ExpiredIteratorException", 400, False),
+        ("TrimmedDataAccessException", 400, False),
+        ("AccessDeniedException", 400, False),
+    ],
+)
+def test_which_errors_are_retried(code: str, status: int, transient: bool) -> None:
+    assert is_transient(_error("GetRecords", code, "x", status=status)) is transient
