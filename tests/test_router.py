@@ -441,6 +441,26 @@ def test_window_route_gets_and_returns_state() -> None:
     assert second["state"] == {"total": {"sum": 6}}
 
 
+def test_final_window_invocation_without_records_reaches_the_route() -> None:
+    router = Router()
+    finals: list[dict[str, Any]] = []
+
+    @router.on_window(Filter.insert())
+    def total(records: list[StreamRecord], state: dict[str, Any], window: Any) -> dict[str, Any]:
+        if window.is_final:
+            finals.append(state)
+        return state
+
+    event = window_event({"total": {"sum": 9}})
+    event.update(Records=[], isFinalInvokeForWindow=True)
+    assert router.lambda_handler(event, None)["state"] == {"total": {"sum": 9}}
+    assert finals == [{"sum": 9}]
+    event.update(isFinalInvokeForWindow=False)
+    finals.clear()
+    assert router.lambda_handler(event, None)["state"] == {"total": {"sum": 9}}
+    assert finals == []
+
+
 def test_window_route_outside_a_window_fails_its_records() -> None:
     router = Router()
 

@@ -171,9 +171,10 @@ def _run_group(
     window: Window | None,
     state: dict[str, Any] | None,
 ) -> None:
+    final_call = route.kind == "window" and not indices and window is not None and window.is_final
     indices = [i for i in indices if i < batch.stop_at and i not in batch.failures]
-    if not indices:
-        return
+    if not indices and not final_call:
+        return  # a window route's state is carried over unchanged
     records = [batch.records[i] for i in indices]
     args: list[Any] = []
     for kind in route.arguments:
