@@ -1,0 +1,99 @@
+"""Lambda event filters for DynamoDB streams, with AWS's exact semantics.
+
+Build a pattern with the typed DSL (or take one as JSON), validate it as Lambda does,
+match records locally exactly as Lambda would, and emit it for boto3, CDK or CloudFormation::
+
+    >>> from streamflow.filters import Filter, prefix
+    >>> f = Filter.insert().key("PK", prefix("SCORE#"))
+    >>> f.to_json()
+    '{"eventName":["INSERT"],"dynamodb":{"Keys":{"PK":{"S":[{"prefix":"SCORE#"}]}}}}'
+
+See ``docs/filters.md`` for the operators, the DynamoDB shortcuts and the traps.
+
+Importing this package stays cheap for Lambda cold starts: :func:`lint`, :class:`LintWarning`
+and :class:`Mismatch` (tooling, not matching) load on first use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING, Any
+
+from streamflow.filters._criteria import FilterCriteria, FilterCriteriaDict, FilterDict
+from streamflow.filters._filter import Filter, any_of
+from streamflow.filters._rules import (
+    Rule,
+    anything_but,
+    between,
+    cidr,
+    equals_ignore_case,
+    exists,
+    numeric,
+    prefix,
+    suffix,
+    wildcard,
+)
+
+if TYPE_CHECKING:
+    from streamflow.filters._explain import Mismatch
+    from streamflow.filters._lint import LintWarning, lint
+
+__all__ = [
+    "Filter",
+    "FilterCriteria",
+    "FilterCriteriaDict",
+    "FilterDict",
+    "LintWarning",
+    "Mismatch",
+    "Rule",
+    "any_of",
+    "anything_but",
+    "between",
+    "cidr",
+    "equals_ignore_case",
+    "exists",
+    "lint",
+    "numeric",
+    "prefix",
+    "suffix",
+    "wildcard",
+]
+
+_LAZY = {
+    "LintWarning": "streamflow.filters._lint",
+    "lint": "streamflow.filters._lint",
+    "Mismatch": "streamflow.filters._explain",
+}
+
+
+def _adopt(cls: type) -> None:
+    """Show ``cls`` as ``streamflow.filters.X`` (reprs, docs), methods included, so that
+    doctest still finds their examples under this module."""
+    cls.__module__ = __name__
+    for member in vars(cls).values():
+        target = getattr(member, "__func__", member)  # classmethod, staticmethod
+        if callable(target) or hasattr(target, "__wrapped__"):
+            with contextlib.suppress(AttributeError, TypeError):
+                target.__module__ = __name__
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module_name), name)
+    if isinstance(value, type):
+        _adopt(value)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+for _public in (Filter, FilterCriteria, FilterCriteriaDict, FilterDict):
+    _adopt(_public)
+del _public

@@ -1,0 +1,468 @@
+"""Lint: patterns AWS accepts that still never match (or always match) a DynamoDB record.
+
+Validation answers "will CreateEventSourceMapping accept it?"; lint answers "will it do what
+I meant?". Each :class:`LintWarning` names the pattern path, says what goes wrong, and gives
+the streamflow DSL call that expresses the intent correctly.
+
+A little over 400 lines: one check per trap, each with its message and its fix.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from streamflow.errors import FilterValidationError
+from streamflow.filters._compile import CompiledField
+from streamflow.filters._criteria import FilterCriteria
+from streamflow.filters._describe import IMAGE_METHOD, Kinds, call, dsl, is_numbers, listed
+from streamflow.filters._dynamodb import DESCRIPTORS, EVENT_NAMES, IMAGES
+from streamflow.filters._filter import Filter
+
+__all__ = ["VIEW_TYPES", "LintWarning", "lint"]
+
+VIEW_TYPES = ("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES")
+_TOP_LEVEL = {
+    "eventID": "string",
+    "eventName": "string",
+    "eventVersion": "string",
+    "eventSource": "string",
+    "awsRegion": "string",
+    "eventSourceARN": "string",
+    "dynamodb": "object",
+    "userIdentity": "object",
+}
+_DYNAMODB = {
+    "ApproximateCreationDateTime": "number",
+    "Keys": "image",
+    "NewImage": "image",
+    "OldImage": "image",
+    "SequenceNumber": "string",
+    "SizeBytes": "number",
+    "StreamViewType": "string",
+}
+_USER_IDENTITY = {"type": "string", "principalId": "string"}
+_KIND_OF_DESCRIPTOR = {
+    "S": "string",
+    "N": "number-text",
+    "B": "string",
+    "SS": "string",
+    "NS": "number-text",
+    "BS": "string",
+    "BOOL": "bool",
+    "NULL": "null",
+}
+_MISSING_IMAGES = {
+    "KEYS_ONLY": ("NewImage", "OldImage"),
+    "NEW_IMAGE": ("OldImage",),
+    "OLD_IMAGE": ("NewImage",),
+    "NEW_AND_OLD_IMAGES": (),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LintWarning:
+    """A pattern that AWS accepts but that does not do what it seems to.
+
+    Attributes:
+        path: the dotted pattern path, e.g. ``dynamodb.NewImage.Score.N``.
+        message: what goes wrong.
+        fix: the streamflow call (or change) that expresses the intent.
+
+    >>> warning = lint({"dynamodb": {"NewImage": {"status": ["A"]}}})[0]
+    >>> warning.fix
+    "Filter.new_image('status', 'A')"
+    """
+
+    path: str
+    message: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}\n  fix: {self.fix}"
+
+
+# --- the checks -------------------------------------------------------------------------------
+
+
+class _Linter:
+    def __init__(self, view_type: str | None) -> None:
+        self.view_type = view_type
+        self.found: dict[tuple[str, str], LintWarning] = {}
+
+    def warn(self, path: str, message: str, fix: str) -> None:
+        self.found.setdefault((path, message), LintWarning(path, message, fix))
+
+    def effect(self, kinds: Kinds) -> str:
+        return "never matches" if kinds.positive else "always matches"
+
+    def field(self, field: CompiledField) -> None:
+        path, alternatives = field.path, field.alternatives
+        kinds = Kinds(alternatives)
+        for operator in kinds.eb_only:
+            self.warn(
+                path,
+                f"{operator} is documented for EventBridge buses only, not for Lambda event "
+                "source mappings: CreateEventSourceMapping may reject it",
+                "use prefix(), suffix(), equals_ignore_case() or anything_but(values) instead",
+            )
+        if kinds.cidr:
+            self.warn(
+                path,
+                "cidr is not documented for Lambda event filtering (EventBridge only)",
+                "match exact addresses, or prefix('10.0.') for simple blocks",
+            )
+        segments = path.split(".")
+        top = segments[0]
+        if top not in _TOP_LEVEL:
+            self.unknown_top(path, top, kinds)
+        elif top == "dynamodb":
+            self.dynamodb(path, segments[1:], kinds, alternatives)
+        elif top == "userIdentity":
+            self.nested_scalar(path, segments[1:], _USER_IDENTITY, "userIdentity", kinds)
+        elif len(segments) > 1:
+            self.warn(
+                path,
+                f"{top} is a string, it has no field {segments[1]!r}: this rule "
+                f"{self.effect(kinds)}",
+                f"Filter.where({top!r}, ...)",
+            )
+        else:
+            self.scalar(path, "string", kinds)
+            self.top_values(path, top, kinds)
+
+    def unknown_top(self, path: str, top: str, kinds: Kinds) -> None:
+        if top in ("body", "data"):
+            why = (
+                f"'{top}' is the SQS/Kinesis payload key; DynamoDB stream records keep the item "
+                "under 'dynamodb'"
+            )
+            fix = "Filter.new_image(name, ...) or Filter.where('dynamodb....', ...)"
+        elif top in IMAGES:
+            why = f"{top} lives under 'dynamodb' (dynamodb.{top}), not at the top level"
+            fix = f"Filter.{IMAGE_METHOD[top]}(name, ...)"
+        else:
+            why = f"Lambda never delivers a top-level {top!r} field for DynamoDB streams"
+            known = ", ".join(_TOP_LEVEL)
+            fix = f"use one of the record's fields: {known}"
+        self.warn(path, f"{why}: this rule {self.effect(kinds)}", fix)
+
+    def nested_scalar(
+        self, path: str, rest: list[str], fields: dict[str, str], parent: str, kinds: Kinds
+    ) -> None:
+        if not rest:
+            self.warn(
+                path,
+                f"{parent} is an object, not a value: this rule {self.effect(kinds)}",
+                f"name one of its fields: {', '.join(f'{parent}.{k}' for k in fields)}",
+            )
+        elif rest[0] not in fields:
+            self.warn(
+                path,
+                f"{parent} has no field {rest[0]!r}: this rule {self.effect(kinds)}",
+                f"use one of: {', '.join(f'{parent}.{k}' for k in fields)}",
+            )
+        elif len(rest) > 1:
+            self.warn(
+                path,
+                f"{parent}.{rest[0]} is a value with no fields: this rule {self.effect(kinds)}",
+                f"Filter.where({parent + '.' + rest[0]!r}, ...)",
+            )
+        else:
+            self.scalar(path, fields[rest[0]], kinds)
+
+    def top_values(self, path: str, top: str, kinds: Kinds) -> None:
+        expected = {"eventName": EVENT_NAMES, "eventSource": ("aws:dynamodb",)}.get(top)
+        if expected is None:
+            return
+        for value in kinds.strings:
+            if isinstance(value, str) and value not in expected:
+                self.warn(
+                    path,
+                    f"{top} is never {value!r} in a DynamoDB stream record (values are "
+                    f"case-sensitive: {', '.join(expected)})",
+                    "Filter.events(...)" if top == "eventName" else f"{top}: {expected[0]!r}",
+                )
+
+    def scalar(
+        self, path: str, kind: str, kinds: Kinds, image: tuple[str, str, str] = ("", "", "")
+    ) -> None:
+        """Type mismatches between a field's value type and its rules."""
+        image_name, attribute, descriptor = image
+
+        def fix_for(rules: list[str]) -> str:
+            return (
+                call(image_name, attribute, rules, descriptor)
+                if image_name
+                else f"Filter.where({path!r}, {', '.join(rules)})"
+            )
+
+        if kind in ("string", "number-text"):
+            numeric_ops = [a for a in kinds.numbers if isinstance(a, dict)]
+            literals = [a for a in kinds.numbers if not isinstance(a, dict)]
+            if kind == "number-text" and literals:
+                self.warn(
+                    path,
+                    'N values are text in stream records ({"N": "30"}): the number literal '
+                    f"{literals[0]!r} never matches",
+                    fix_for([repr(n) for n in literals]) + "  # the DSL writes the text form",
+                )
+            elif literals:
+                self.warn(
+                    path,
+                    f"this value is a string: the number {literals[0]!r} never matches",
+                    fix_for([repr(str(n)) for n in literals]),
+                )
+            if numeric_ops:
+                what = (
+                    "N values are text in stream records"
+                    if kind == "number-text"
+                    else "this value is a string"
+                )
+                self.warn(
+                    path,
+                    f"{what}: numeric comparisons only match JSON numbers and never match here",
+                    "no pattern can compare N values numerically: match exact values, keep a "
+                    "string bucket attribute, or filter in the handler",
+                )
+            numeric_negations = [n for n in kinds.negations if is_numbers(n)]
+            if numeric_negations:
+                self.warn(
+                    path,
+                    "anything-but with numbers always matches a string value (a string is never "
+                    "a number)",
+                    fix_for(
+                        [dsl({"anything-but": [str(v) for v in listed(numeric_negations[0])]})]
+                    ),
+                )
+            for other in kinds.others:
+                self.warn(
+                    path,
+                    f"this value is a string: {json.dumps(other)} never matches",
+                    fix_for([repr(json.dumps(other))]),
+                )
+        elif kind == "number":
+            if kinds.strings:
+                self.warn(
+                    path,
+                    f"this value is a JSON number: string rules such as {dsl(kinds.strings[0])} "
+                    "never match",
+                    f"Filter.where({path!r}, numeric(...))",
+                )
+        elif kind == "bool":
+            for value in kinds.strings + kinds.numbers + [o for o in kinds.others if o is None]:
+                self.warn(
+                    path,
+                    f"BOOL values are JSON true/false: {dsl(value)} never matches",
+                    fix_for(["True"]),
+                )
+        elif kind == "null":
+            for value in kinds.strings + kinds.numbers + [o for o in kinds.others if o is not True]:
+                self.warn(
+                    path,
+                    f"a NULL value is always true: {dsl(value)} never matches",
+                    fix_for(["None"]),
+                )
+
+    def dynamodb(self, path: str, rest: list[str], kinds: Kinds, alternatives: list[Any]) -> None:
+        if not rest:
+            self.warn(
+                path,
+                f"dynamodb is an object, not a value: this rule {self.effect(kinds)}",
+                "name a field inside dynamodb",
+            )
+            return
+        name = rest[0]
+        kind = _DYNAMODB.get(name)
+        if kind is None:
+            self.warn(
+                path,
+                f"the dynamodb object has no field {name!r}: this rule {self.effect(kinds)}",
+                f"use one of: {', '.join('dynamodb.' + k for k in _DYNAMODB)}",
+            )
+        elif kind != "image":
+            self.nested_scalar(path, rest, _DYNAMODB, "dynamodb", kinds)
+            if name == "StreamViewType":
+                for value in kinds.strings:
+                    if isinstance(value, str) and value not in VIEW_TYPES:
+                        self.warn(
+                            path,
+                            f"StreamViewType is never {value!r}",
+                            f"one of {', '.join(VIEW_TYPES)}",
+                        )
+        else:
+            self.image(path, name, rest[1:], kinds, alternatives)
+
+    def image(
+        self, path: str, image: str, rest: list[str], kinds: Kinds, alternatives: list[Any]
+    ) -> None:
+        missing = _MISSING_IMAGES.get(self.view_type or "NEW_AND_OLD_IMAGES", ())
+        if image in missing:
+            self.warn(
+                path,
+                f"a {self.view_type} stream delivers no {image}: this rule {self.effect(kinds)}",
+                "use a stream view type that carries the image, or filter on dynamodb.Keys",
+            )
+        if not rest:
+            self.warn(
+                path,
+                f"{image} is an object, not a value: this rule {self.effect(kinds)}",
+                call(image, "name", ["..."]),
+            )
+            return
+        self.attribute(path, image, rest[0], rest[1:], kinds, alternatives)
+
+    def attribute(
+        self,
+        path: str,
+        image: str,
+        name: str,
+        rest: list[str],
+        kinds: Kinds,
+        alternatives: list[Any],
+    ) -> None:
+        rules = [dsl(a) for a in alternatives if a != {"exists": False}] or ["exists(False)"]
+        effect = f"this rule {self.effect(kinds)}"
+        if not rest:
+            if kinds.positive:
+                message = (
+                    "an attribute value is an object with a type descriptor "
+                    '({"S": ...}): without S/N/B... in the path this rule never matches'
+                )
+            else:
+                message = (
+                    "exists:false on an attribute without its type descriptor always matches: "
+                    "the attribute's value is an object, never a leaf"
+                )
+            self.warn(path, message, call(image, name, rules))
+            return
+        descriptor = rest[0]
+        ahead = next((i for i, part in enumerate(rest) if part in DESCRIPTORS), None)
+        if descriptor not in DESCRIPTORS and ahead is not None:
+            # Dots in an attribute name read like nesting: "a.b" then "S" is one attribute.
+            dotted = ".".join([name, *rest[:ahead]])
+            self.attribute(path, image, dotted, rest[ahead:], kinds, alternatives)
+            return
+        if descriptor not in DESCRIPTORS:
+            upper = descriptor.upper()
+            hint = f" (descriptors are case-sensitive: {upper!r})" if upper in DESCRIPTORS else ""
+            self.warn(
+                path,
+                f"{descriptor!r} is not a DynamoDB type descriptor{hint}: {effect}",
+                call(image, name, rules),
+            )
+            return
+        if image == "Keys" and descriptor not in ("S", "N", "B"):
+            self.warn(
+                path,
+                f"key attributes are S, N or B, never {descriptor}: {effect}",
+                call(image, name, rules),
+            )
+        if descriptor == "M":
+            if len(rest) == 1:
+                self.warn(
+                    path,
+                    f"an M value is an object, not a value: {effect}",
+                    "name a value inside the map, e.g. "
+                    f"Filter.{IMAGE_METHOD[image]}(({name!r}, 'field'), ...)",
+                )
+            else:
+                self.attribute(path, image, rest[1], rest[2:], kinds, alternatives)
+            return
+        if descriptor == "L":
+            if len(rest) == 1:
+                self.warn(
+                    path,
+                    f'the elements of an L value are objects ({{"S": ...}}): {effect}',
+                    f"Filter.where({path + '.S'!r}, ...) to match an element's S value",
+                )
+            else:
+                self.attribute(path, image, name, rest[1:], kinds, alternatives)
+            return
+        if len(rest) > 1:
+            self.warn(
+                path,
+                f"a {descriptor} value has no fields: {effect}",
+                call(image, name, rules),
+            )
+            return
+        self.scalar(path, _KIND_OF_DESCRIPTOR[descriptor], kinds, (image, name, descriptor))
+
+    def branch(self, fields: tuple[CompiledField, ...]) -> None:
+        """Rules that contradict the event type: INSERT has no OldImage, REMOVE no NewImage."""
+        names = next((f.alternatives for f in fields if f.path == "eventName"), None)
+        if names is None or not all(isinstance(n, str) for n in names):
+            return
+        for event, image in (("INSERT", "OldImage"), ("REMOVE", "NewImage")):
+            if set(names) != {event}:
+                continue
+            for field in fields:
+                if (
+                    field.path.startswith(f"dynamodb.{image}.")
+                    and Kinds(field.alternatives).positive
+                ):
+                    self.warn(
+                        field.path,
+                        f"{event} records carry no {image}: this rule never matches",
+                        "drop the rule, or match the other image",
+                    )
+
+
+def lint(
+    pattern_or_filter: Filter | FilterCriteria | Mapping[str, Any] | str,
+    *,
+    view_type: str | None = None,
+) -> list[LintWarning]:
+    """Find rules that AWS accepts but that never match (or always match) DynamoDB records.
+
+    Checks: numbers and ``numeric`` on ``N``/``NS`` values (text in stream records), rules
+    on an image attribute without its type descriptor, ``exists: false`` without a
+    descriptor (always true), keys Lambda never delivers (``body``, ``data``, ``NewImage``
+    at the top level, unknown fields), wrong value types for a descriptor, images the stream
+    view type (or the event name) cannot carry, EventBridge-only operators, and fields
+    overridden inside ``$or``.
+
+    Args:
+        pattern_or_filter: a :class:`Filter`, a :class:`FilterCriteria`, a pattern dict or
+            its JSON text.
+        view_type: the stream's ``StreamViewType`` (``KEYS_ONLY``, ``NEW_IMAGE``,
+            ``OLD_IMAGE``, ``NEW_AND_OLD_IMAGES``), if known.
+
+    Returns:
+        The warnings, in pattern order; empty when there is nothing to say.
+
+    Raises:
+        FilterValidationError: if the pattern is invalid or ``view_type`` is unknown.
+
+    >>> [w.path for w in lint({"dynamodb": {"NewImage": {"Score": {"N": [30]}}}})]
+    ['dynamodb.NewImage.Score.N']
+    >>> lint({"eventName": ["INSERT"]})
+    []
+    """
+    if view_type is not None and view_type not in VIEW_TYPES:
+        raise FilterValidationError(
+            "view_type", f"must be one of {', '.join(VIEW_TYPES)}, not {view_type!r}"
+        )
+    if isinstance(pattern_or_filter, FilterCriteria):
+        filters = list(pattern_or_filter.filters)
+    elif isinstance(pattern_or_filter, Filter):
+        filters = [pattern_or_filter]
+    else:
+        filters = [Filter.from_pattern(pattern_or_filter)]
+    linter = _Linter(view_type)
+    for item in filters:
+        compiled = item._compiled
+        for path in sorted(compiled.overridden):
+            linter.warn(
+                path,
+                "this field appears twice (inside and outside $or, or as 'a.b' and a -> b): "
+                "AWS keeps only the later one",
+                "state the field once, or inside every $or alternative",
+            )
+        for fields in compiled.fields:
+            for field in fields:
+                linter.field(field)
+            linter.branch(fields)
+    return list(linter.found.values())

@@ -1,0 +1,275 @@
+"""Lint: patterns AWS accepts that never (or always) match DynamoDB stream records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from streamflow.errors import FilterValidationError
+from streamflow.filters import (
+    Filter,
+    FilterCriteria,
+    LintWarning,
+    anything_but,
+    exists,
+    lint,
+    numeric,
+)
+
+RECORD_TEMPLATE: dict[str, Any] = {
+    "eventName": "MODIFY",
+    "eventSource": "aws:dynamodb",
+    "dynamodb": {
+        "Keys": {"PK": {"S": "A"}},
+        "NewImage": {"PK": {"S": "A"}, "Score": {"N": "30"}, "status": {"S": "x"}},
+        "OldImage": {"PK": {"S": "A"}, "Score": {"N": "20"}},
+        "SizeBytes": 100,
+        "SequenceNumber": "111",
+    },
+}
+
+
+def found(pattern: Any, **kwargs: Any) -> list[tuple[str, str]]:
+    return [(w.path, w.message) for w in lint(pattern, **kwargs)]
+
+
+def one(pattern: Any, **kwargs: Any) -> LintWarning:
+    warnings = lint(pattern, **kwargs)
+    assert len(warnings) == 1, warnings
+    return warnings[0]
+
+
+def new_image(**attributes: Any) -> dict[str, Any]:
+    return {"dynamodb": {"NewImage": attributes}}
+
+
+def test_good_patterns_have_nothing_to_say() -> None:
+    good = [
+        Filter.insert().key("PK", "A"),
+        Filter.modify().new_image("Score", 30).old_image("status", "x"),
+        Filter.new_image("gone", exists(False)),
+        Filter.remove().exclude_ttl_deletes(),
+        Filter.ttl_deletes_only(),
+        Filter.where("dynamodb.SizeBytes", numeric(">", 5)),
+        Filter.from_pattern({"eventSource": ["aws:dynamodb"], "awsRegion": ["eu-west-1"]}),
+    ]
+    for flt in good:
+        assert lint(flt) == [], flt
+        assert flt.lint(view_type="NEW_AND_OLD_IMAGES") == []
+
+
+def test_numbers_and_numeric_on_n_values() -> None:
+    literal = one(new_image(Score={"N": [30]}))
+    assert literal.path == "dynamodb.NewImage.Score.N"
+    assert "text" in literal.message
+    assert literal.fix.startswith("Filter.new_image('Score', 30, type='N')")
+    # The fix really works, and the literal really does not.
+    record = RECORD_TEMPLATE
+    assert not Filter.from_pattern(new_image(Score={"N": [30]})).matches(record)
+    assert Filter.new_image("Score", 30).matches(record)
+
+    ranged = one(new_image(Score={"N": [{"numeric": [">", 5, "<=", 50]}]}))
+    assert "numeric" in ranged.message
+    assert not Filter.from_pattern(new_image(Score={"N": [{"numeric": [">", 5]}]})).matches(record)
+    assert "no pattern" in ranged.fix
+
+    negated = one(new_image(Score={"N": [{"anything-but": [30]}]}))
+    assert "always matches" in negated.message
+    assert negated.fix == "Filter.new_image('Score', anything_but('30'), type='N')"
+    assert not Filter.new_image("Score", anything_but("30"), type="N").matches(record)
+
+
+def test_cdk_filter_rule_traps_are_caught() -> None:
+    # FilterRule.is_equal(5) and FilterRule.between(1, 10) on an N attribute.
+    assert one(new_image(Score={"N": [{"numeric": ["=", 5]}]})).path.endswith(".N")
+    assert one({"dynamodb": {"Keys": {"n": {"N": [{"numeric": [">", 1, "<=", 10]}]}}}})
+    assert one(new_image(levels={"NS": [5]})).fix.startswith(
+        "Filter.new_image('levels', 5, type='NS')"
+    )
+
+
+def test_a_value_rule_on_an_attribute_without_descriptor() -> None:
+    warning = one(new_image(status=["ACTIVE"]))
+    assert warning.path == "dynamodb.NewImage.status"
+    assert "never matches" in warning.message
+    assert warning.fix == "Filter.new_image('status', 'ACTIVE')"
+    assert one({"dynamodb": {"Keys": {"PK": [{"prefix": "A"}]}}}).fix == (
+        "Filter.key('PK', prefix('A'))"
+    )
+
+
+def test_exists_on_an_attribute_without_descriptor() -> None:
+    absent = one(new_image(gone=[{"exists": False}]))
+    assert "always matches" in absent.message
+    assert absent.fix == "Filter.new_image('gone', exists(False))"
+    present = one(new_image(there=[{"exists": True}]))
+    assert "never matches" in present.message
+
+
+@pytest.mark.parametrize(
+    ("pattern", "path"),
+    [
+        ({"body": {"a": ["x"]}}, "body.a"),
+        ({"data": ["x"]}, "data"),
+        ({"NewImage": {"a": {"S": ["x"]}}}, "NewImage.a.S"),
+        ({"Keys": {"PK": {"S": ["x"]}}}, "Keys.PK.S"),
+        ({"detail": {"state": ["x"]}}, "detail.state"),
+        ({"dynamodb": {"Newimage": {"a": {"S": ["x"]}}}}, "dynamodb.Newimage.a.S"),
+        ({"dynamodb": ["x"]}, "dynamodb"),
+        ({"dynamodb": {"SizeBytes": {"x": [1]}}}, "dynamodb.SizeBytes.x"),
+        ({"userIdentity": {"arn": ["x"]}}, "userIdentity.arn"),
+        ({"userIdentity": ["x"]}, "userIdentity"),
+        ({"eventName": {"S": ["INSERT"]}}, "eventName.S"),
+    ],
+)
+def test_fields_lambda_never_delivers(pattern: dict[str, Any], path: str) -> None:
+    assert one(pattern).path == path
+
+
+def test_unknown_fields_with_exists_false_always_match() -> None:
+    assert "always matches" in one({"body": [{"exists": False}]}).message
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        new_image(a={"s": ["x"]}),
+        new_image(a={"String": ["x"]}),
+        new_image(a={"S": {"x": ["y"]}}),
+        new_image(a={"M": ["x"]}),
+        new_image(a={"L": ["x"]}),
+        {"dynamodb": {"Keys": {"PK": {"BOOL": [True]}}}},
+        {"dynamodb": {"NewImage": ["x"]}},
+    ],
+)
+def test_descriptors_must_exist_and_hold_leaves(pattern: dict[str, Any]) -> None:
+    assert len(lint(pattern)) >= 1
+
+
+def test_a_mis_cased_descriptor_gets_a_hint() -> None:
+    assert "'S'" in one(new_image(a={"s": ["x"]})).message
+
+
+def test_values_inside_maps_and_lists_are_followed() -> None:
+    assert lint(new_image(meta={"M": {"client": {"S": ["ios"]}}})) == []
+    assert lint(new_image(history={"L": {"S": ["x"]}})) == []
+    assert one(new_image(meta={"M": {"build": {"N": [1042]}}})).path == (
+        "dynamodb.NewImage.meta.M.build.N"
+    )
+    assert one(new_image(history={"L": {"M": {"n": ["x"]}}})).path.endswith("M.n")
+
+
+@pytest.mark.parametrize(
+    ("leaf", "expected"),
+    [
+        ({"S": [5]}, "string"),
+        ({"S": [None]}, "string"),
+        ({"S": [{"numeric": [">", 1]}]}, "numeric"),
+        ({"B": [True]}, "string"),
+        ({"BOOL": ["true"]}, "BOOL"),
+        ({"BOOL": [1]}, "BOOL"),
+        ({"NULL": [False]}, "NULL"),
+        ({"NULL": ["null"]}, "NULL"),
+        ({"SS": [{"numeric": ["=", 1]}]}, "numeric"),
+    ],
+)
+def test_rules_of_the_wrong_type_for_the_descriptor(leaf: dict[str, Any], expected: str) -> None:
+    assert expected in one(new_image(a=leaf)).message
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        {"eventName": ["insert"]},
+        {"eventName": [1]},
+        {"eventSource": ["aws:sqs"]},
+        {"dynamodb": {"SizeBytes": ["100"]}},
+        {"dynamodb": {"ApproximateCreationDateTime": [{"prefix": "17"}]}},
+        {"dynamodb": {"SequenceNumber": [{"numeric": [">", 5]}]}},
+        {"dynamodb": {"StreamViewType": ["NEW"]}},
+    ],
+)
+def test_record_fields_of_the_wrong_type_or_value(pattern: dict[str, Any]) -> None:
+    assert one(pattern)
+
+
+@pytest.mark.parametrize(
+    ("view_type", "image", "warned"),
+    [
+        ("KEYS_ONLY", "NewImage", True),
+        ("KEYS_ONLY", "OldImage", True),
+        ("KEYS_ONLY", "Keys", False),
+        ("NEW_IMAGE", "OldImage", True),
+        ("NEW_IMAGE", "NewImage", False),
+        ("OLD_IMAGE", "NewImage", True),
+        ("OLD_IMAGE", "OldImage", False),
+        ("NEW_AND_OLD_IMAGES", "NewImage", False),
+        ("NEW_AND_OLD_IMAGES", "OldImage", False),
+    ],
+)
+def test_images_the_view_type_does_not_carry(view_type: str, image: str, warned: bool) -> None:
+    pattern = {"dynamodb": {image: {"a": {"S": ["x"]}}}}
+    warnings = lint(pattern, view_type=view_type)
+    assert bool(warnings) is warned
+    if warned:
+        assert view_type in warnings[0].message
+    assert lint(pattern) == []
+
+
+def test_event_names_without_the_image() -> None:
+    assert "INSERT" in one(Filter.insert().old_image("a", "x")).message
+    assert "REMOVE" in one(Filter.remove().new_image("a", "x")).message
+    assert lint(Filter.events("INSERT", "MODIFY").old_image("a", "x")) == []
+    assert lint(Filter.remove().new_image("a", exists(False))) == []
+
+
+@pytest.mark.parametrize(
+    ("element", "operator"),
+    [
+        ({"wildcard": "a*"}, "wildcard"),
+        ({"anything-but": {"prefix": "a"}}, "anything-but prefix"),
+        ({"anything-but": {"suffix": "a"}}, "anything-but suffix"),
+        ({"anything-but": {"equals-ignore-case": "a"}}, "anything-but equals-ignore-case"),
+        ({"anything-but": {"wildcard": "a*"}}, "anything-but wildcard"),
+    ],
+)
+def test_operators_documented_for_eventbridge_buses_only(element: Any, operator: str) -> None:
+    warning = one({"eventID": [element]})
+    assert warning.message.startswith(operator)
+    assert "EventBridge" in warning.message
+
+
+def test_cidr_is_not_documented_for_lambda() -> None:
+    assert "cidr" in one({"eventID": [{"cidr": "10.0.0.0/8"}]}).message
+
+
+def test_fields_overridden_by_a_later_key() -> None:
+    pattern = {"eventName": ["INSERT"], "$or": [{"eventName": ["MODIFY"]}, {"awsRegion": ["x"]}]}
+    assert one(pattern).path == "eventName"
+    assert one('{"dynamodb": {"SizeBytes": [1]}, "dynamodb.SizeBytes": [2]}').path == (
+        "dynamodb.SizeBytes"
+    )
+
+
+def test_lint_accepts_filters_criteria_mappings_and_text() -> None:
+    pattern = new_image(status=["x"])
+    text = '{"dynamodb": {"NewImage": {"status": ["x"]}}}'
+    flt = Filter.from_pattern(pattern)
+    criteria = FilterCriteria(Filter.insert(), flt)
+    assert lint(pattern) == lint(text) == lint(flt) == lint(criteria) == flt.lint()
+
+
+def test_lint_refuses_invalid_input() -> None:
+    with pytest.raises(FilterValidationError):
+        lint({"a": "bare"})
+    with pytest.raises(FilterValidationError):
+        lint({"a": ["x"]}, view_type="NEW")
+
+
+def test_warnings_are_values_with_a_readable_text() -> None:
+    warning = one(new_image(status=["x"]))
+    assert warning == LintWarning(warning.path, warning.message, warning.fix)
+    assert str(warning) == f"{warning.path}: {warning.message}\n  fix: {warning.fix}"
+    with pytest.raises(AttributeError):
+        warning.path = "x"  # type: ignore[misc]
