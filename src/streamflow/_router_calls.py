@@ -9,40 +9,42 @@ which the router drives on an event loop of its own (asyncio is imported only th
 
 from __future__ import annotations
 
-import contextlib
-import typing
-from collections.abc import Callable
-from typing import Any, Literal
-
 from streamflow.records import StreamRecord
 
-__all__ = ["ArgumentKind", "Driver", "plan_arguments"]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a cold-start cost)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, Literal
 
-ArgumentKind = Literal["record", "model", "context", "records", "state", "window"]
+    ArgumentKind = Literal["record", "model", "context", "records", "state", "window"]
+
+__all__ = ["Driver", "plan_arguments"]
 
 _CONTEXT_NAMES = frozenset({"context", "ctx", "lambda_context"})
 
 
 def _is_model(annotation: object) -> bool:
+    """A dataclass, or a TypedDict (a dict subclass that knows its required keys)."""
     if not isinstance(annotation, type):
         return False
-    return hasattr(annotation, "__dataclass_fields__") or typing.is_typeddict(annotation)
+    if hasattr(annotation, "__dataclass_fields__"):
+        return True
+    return issubclass(annotation, dict) and hasattr(annotation, "__required_keys__")
 
 
 def _hints(handler: Callable[..., Any]) -> dict[str, Any]:
-    """Each parameter's annotation, resolved where it can be; unresolvable ones (a class
-    defined inside a function, under postponed annotations) stay text."""
-    try:
-        return typing.get_type_hints(handler)
-    except Exception:
-        pass
-    raw = getattr(handler, "__annotations__", {})
+    """Each parameter's annotation, resolved in the handler's module where it can be;
+    unresolvable ones (a class defined inside a function, under postponed annotations) stay
+    text. Done without ``typing.get_type_hints``, so declaring routes imports nothing."""
+    raw = getattr(handler, "__annotations__", None) or {}
     namespace = getattr(handler, "__globals__", {})
     hints: dict[str, Any] = {}
     for name, annotation in raw.items():
         if isinstance(annotation, str):
-            with contextlib.suppress(Exception):
+            try:
                 annotation = eval(annotation, namespace)  # the user's own annotation text
+            except Exception:
+                pass  # left as text: only a model annotation must resolve, checked below
         hints[name] = annotation
     return hints
 

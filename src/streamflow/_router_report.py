@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import Any, TextIO
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a cold-start cost)
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 __all__ = ["BatchResult", "RecordFailure", "Value", "Window"]
 

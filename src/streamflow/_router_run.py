@@ -19,16 +19,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Literal
 
-from streamflow._router_calls import ArgumentKind, Driver
+from streamflow._router_calls import Driver
 from streamflow._router_report import BatchResult, RecordFailure, Value, Window
 from streamflow.errors import RecordShapeError, UnmatchedRecordError
 from streamflow.records import StreamRecord
 
 __all__ = ["Route", "Settings", "run_batch"]
 
-RouteKind = Literal["record", "batch", "window"]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a cold-start cost)
+if TYPE_CHECKING:
+    from typing import Any, Literal
+
+    from streamflow._router_calls import ArgumentKind
+
+    RouteKind = Literal["record", "batch", "window"]
 
 
 class Route(Value):

@@ -40,11 +40,12 @@ from __future__ import annotations
 import binascii
 import math
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Literal
 
 from streamflow.errors import AttributeDecodeError, AttributeEncodeError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a cold-start cost)
 
 __all__ = [
     "MAX_NESTING_DEPTH",
@@ -57,11 +58,17 @@ __all__ = [
     "serialize_item",
 ]
 
-NumberMode = Literal["auto", "decimal", "float"]
-"""How ``N`` values decode: ``"auto"`` (int or Decimal), ``"decimal"`` or ``"float"`` (lossy)."""
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, Literal
 
-BinaryMode = Literal["bytes", "base64"]
-"""How ``B``/``BS`` values encode: ``bytes`` (boto3's form) or base64 text (the Lambda event's)."""
+    NumberMode = Literal["auto", "decimal", "float"]
+    """How ``N`` values decode: ``"auto"`` (int or Decimal), ``"decimal"`` or ``"float"``."""
+
+    BinaryMode = Literal["bytes", "base64"]
+    """How ``B``/``BS`` values encode: ``bytes`` (boto3's form) or base64 text (Lambda's)."""
+else:  # at run time the names exist, as plain ``str``: the Literal types are for checkers
+    NumberMode = BinaryMode = str
 
 MAX_NESTING_DEPTH = 32
 """DynamoDB's limit on nested ``M``/``L`` levels; deeper values raise."""

@@ -16,17 +16,18 @@ from __future__ import annotations
 import binascii
 from collections.abc import Mapping
 from enum import Enum
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from streamflow.codec import NumberMode, _decode_attribute, _decode_image, _decoder
 from streamflow.errors import AttributeDecodeError, RecordShapeError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a cold-start cost)
 if TYPE_CHECKING:
     import datetime as _dt
+    from typing import Any, NoReturn, TypeVar
+
+    T = TypeVar("T")
 
 __all__ = ["EventName", "StreamRecord", "StreamViewType", "parse_event"]
-
-T = TypeVar("T")
 
 if TYPE_CHECKING:
     from functools import cached_property as _cached

@@ -22,9 +22,8 @@ Usage::
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from streamflow._router_calls import ArgumentKind, plan_arguments
+from streamflow._router_calls import plan_arguments
 from streamflow._router_report import (
     BatchResult,
     RecordFailure,
@@ -32,19 +31,23 @@ from streamflow._router_report import (
     default_service,
     emit_metrics,
 )
-from streamflow._router_run import Route, RouteKind, Settings, run_batch
+from streamflow._router_run import Route, Settings, run_batch
 from streamflow.errors import RecordShapeError, RecursionRiskError
 from streamflow.records import StreamRecord
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a cold-start cost)
 if TYPE_CHECKING:
+    from typing import Any, Literal, TypeVar
+
+    from streamflow._router_calls import ArgumentKind
+    from streamflow._router_run import RouteKind
     from streamflow.filters import Filter, FilterCriteria
 
+    F = TypeVar("F", bound=Callable[..., Any])
+    Dispatch = Literal["first", "all"]
+    FailureMode = Literal["stop", "continue"]
+
 __all__ = ["BatchResult", "RecordFailure", "Router", "Window"]
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-Dispatch = Literal["first", "all"]
-FailureMode = Literal["stop", "continue"]
 
 
 class Router:

@@ -16,9 +16,6 @@ and :class:`Mismatch` (tooling, not matching) load on first use.
 
 from __future__ import annotations
 
-import contextlib
-from typing import TYPE_CHECKING, Any
-
 from streamflow.filters._criteria import FilterCriteria, FilterCriteriaDict, FilterDict
 from streamflow.filters._filter import Filter, any_of
 from streamflow.filters._rules import (
@@ -34,7 +31,10 @@ from streamflow.filters._rules import (
     wildcard,
 )
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a cold-start cost)
 if TYPE_CHECKING:
+    from typing import Any
+
     from streamflow.filters._explain import Mismatch
     from streamflow.filters._lint import LintWarning, lint
 
@@ -73,8 +73,10 @@ def _adopt(cls: type) -> None:
     for member in vars(cls).values():
         target = getattr(member, "__func__", member)  # classmethod, staticmethod
         if callable(target) or hasattr(target, "__wrapped__"):
-            with contextlib.suppress(AttributeError, TypeError):
+            try:
                 target.__module__ = __name__
+            except (AttributeError, TypeError):
+                pass
 
 
 def __getattr__(name: str) -> Any:
@@ -94,6 +96,6 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
 
 
-for _public in (Filter, FilterCriteria, FilterCriteriaDict, FilterDict):
+for _public in (Filter, FilterCriteria):
     _adopt(_public)
 del _public

@@ -6,8 +6,7 @@ CloudFormation: ``{"Filters": [{"Pattern": "<JSON text>"}]}``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any, TypedDict
+from collections.abc import Mapping
 
 from streamflow.errors import FilterValidationError
 from streamflow.filters._filter import Filter, lazy_matcher
@@ -18,19 +17,24 @@ MAX_FILTERS = 10
 """AWS never allows more than 10 filters per event source mapping (5 without a quota raise)."""
 
 
-# The functional form, with real types: a class body's annotations are strings here (postponed
-# annotations), and TypedDict compiles each one, which costs milliseconds at import.
-FilterDict = TypedDict("FilterDict", {"Pattern": str})  # noqa: UP013
-FilterDict.__doc__ = """One entry of ``FilterCriteria.Filters``: the pattern as JSON text.
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a cold-start cost)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from typing import Any, TypedDict
 
->>> entry: FilterDict = {"Pattern": '{"eventName":["INSERT"]}'}
-"""
+    class FilterDict(TypedDict):
+        """One entry of ``FilterCriteria.Filters``: the pattern as JSON text."""
 
-FilterCriteriaDict = TypedDict("FilterCriteriaDict", {"Filters": list[FilterDict]})  # noqa: UP013
-FilterCriteriaDict.__doc__ = """The ``FilterCriteria`` of boto3, the Lambda API and CloudFormation.
+        Pattern: str
 
->>> shape: FilterCriteriaDict = {"Filters": [{"Pattern": '{"eventName":["INSERT"]}'}]}
-"""
+    class FilterCriteriaDict(TypedDict):
+        """The ``FilterCriteria`` of boto3, the Lambda API and CloudFormation:
+        ``{"Filters": [{"Pattern": "<JSON text>"}]}``."""
+
+        Filters: list[FilterDict]
+
+else:  # for type checkers the TypedDicts above; at run time, plain dicts
+    FilterDict = FilterCriteriaDict = dict
 
 
 class FilterCriteria:

@@ -10,14 +10,17 @@ methods carries the docstring and runnable example that the house rules ask for.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec
+from collections.abc import Mapping, Sequence
 
 from streamflow.errors import FilterValidationError
 
 # Validation, compilation and the DynamoDB helpers load when the first filter is built, not
 # when this package is imported: ``import streamflow`` stays cheap for code without filters.
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a cold-start cost)
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, Concatenate, Generic, ParamSpec
+
     from streamflow.filters._compile import BranchPlan, CompiledPattern
     from streamflow.filters._criteria import FilterCriteria
     from streamflow.filters._explain import Mismatch
@@ -26,34 +29,42 @@ if TYPE_CHECKING:
 
 __all__ = ["Filter", "any_of", "lazy_matcher"]
 
-P = ParamSpec("P")
+if TYPE_CHECKING:
+    P = ParamSpec("P")
 
+    class _Builder(Generic[P]):
+        """Make a builder method callable on an instance *and* on the class."""
 
-class _Builder(Generic[P]):
-    """Make a builder method callable on an instance *and* on the class.
+        def __init__(self, method: Callable[Concatenate[Filter, P], Filter]) -> None: ...
+        def __get__(self, instance: Filter | None, owner: type[Filter]) -> Callable[P, Filter]: ...
 
-    On the class it starts from an empty pattern: ``Filter.insert()`` is the same as
-    ``<empty>.insert()``. The empty pattern itself is never handed out.
-    """
+else:  # the implementation; the typed outline above is what checkers see
 
-    def __init__(self, method: Callable[Concatenate[Filter, P], Filter]) -> None:
-        self._method = method
-        # What help() and doctest look for (doctest finds the examples through these).
-        self.__doc__ = method.__doc__
-        self.__name__ = method.__name__
-        self.__qualname__ = method.__qualname__
-        self.__module__ = method.__module__
-        self.__wrapped__ = method
+    class _Builder:
+        """Make a builder method callable on an instance *and* on the class.
 
-    def __get__(self, instance: Filter | None, owner: type[Filter]) -> Callable[P, Filter]:
-        start = instance if instance is not None else _EMPTY
-        method = self._method
+        On the class it starts from an empty pattern: ``Filter.insert()`` is the same as
+        ``<empty>.insert()``. The empty pattern itself is never handed out.
+        """
 
-        @functools.wraps(method)
-        def bound(*args: P.args, **kwargs: P.kwargs) -> Filter:
-            return method(start, *args, **kwargs)
+        def __init__(self, method):
+            self._method = method
+            # What help() and doctest look for (doctest finds the examples through these).
+            self.__doc__ = method.__doc__
+            self.__name__ = method.__name__
+            self.__qualname__ = method.__qualname__
+            self.__module__ = method.__module__
+            self.__wrapped__ = method
 
-        return bound
+        def __get__(self, instance, owner):
+            start = instance if instance is not None else _EMPTY
+            method = self._method
+
+            @functools.wraps(method)
+            def bound(*args, **kwargs):
+                return method(start, *args, **kwargs)
+
+            return bound
 
 
 def lazy_matcher(owner: Any, plans: tuple[BranchPlan, ...]) -> Callable[[Any], bool]:

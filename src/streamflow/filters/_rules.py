@@ -22,12 +22,16 @@ a runnable example.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from streamflow.errors import FilterValidationError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a cold-start cost)
 if TYPE_CHECKING:
     from decimal import Decimal
+    from typing import Any, Literal, TypeAlias
+
+    NumericOperator = Literal["=", "<", "<=", ">", ">="]
+    AnythingButForm = Literal["values", "prefix", "suffix", "equals-ignore-case", "wildcard"]
 
 __all__ = [
     "AnythingBut",
@@ -52,7 +56,6 @@ __all__ = [
     "wildcard",
 ]
 
-NumericOperator = Literal["=", "<", "<=", ">", ">="]
 Number: TypeAlias = "int | float | Decimal"
 Value: TypeAlias = "str | int | float | bool | Decimal | bytes | None"
 """An exact value as a rule (``bytes`` only for DynamoDB binary attributes)."""
@@ -238,9 +241,6 @@ class Numeric(_Rule):
 
     def __repr__(self) -> str:
         return f"numeric({', '.join(repr(o) for o in self.operands)})"
-
-
-AnythingButForm = Literal["values", "prefix", "suffix", "equals-ignore-case", "wildcard"]
 
 
 class AnythingBut(_Rule):
