@@ -21,7 +21,7 @@ test: $(STAMP)
 	$(PY) -m ruff format --check src tests benchmarks examples
 	$(PY) -m mypy --strict src tests/typing
 	$(PY) -m pytest -q
-	$(PY) -m mkdocs build --strict --quiet --site-dir $(VENV)/site
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet --site-dir $(VENV)/site
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
