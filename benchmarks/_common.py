@@ -85,22 +85,24 @@ class Section:
     ratios: list[Ratio] = field(default_factory=list)
 
     def render(self) -> str:
-        lines = [f"## {self.title}", "", f"| {'contender':58} | {'records/s':>12} |"]
-        lines.append(f"|{'-' * 60}|{'-' * 14}|")
+        width = max([58, *map(len, self.rows)])
+        label = max([40, *(len(r.label) for r in self.ratios)])
+        lines = [f"## {self.title}", "", f"| {'contender':{width}} | {'records/s':>12} |"]
+        lines.append(f"|{'-' * (width + 2)}|{'-' * 14}|")
         for name, value in self.rows.items():
-            lines.append(f"| {name:58} | {value:12,.0f} |")
+            lines.append(f"| {name:{width}} | {value:12,.0f} |")
         if self.ratios:
-            lines += ["", f"| {'ratio':40} | {'value':>8} | {'target':>8} | {'met':>4} |"]
-            lines.append(f"|{'-' * 42}|{'-' * 10}|{'-' * 10}|{'-' * 6}|")
+            lines += ["", f"| {'ratio':{label}} | {'value':>8} | {'target':>8} | {'met':>4} |"]
+            lines.append(f"|{'-' * (label + 2)}|{'-' * 10}|{'-' * 10}|{'-' * 6}|")
             for r in self.ratios:
                 met = r.met(self.rows)
                 target = (
                     ""
                     if r.target is None
-                    else (f"{'>=' if r.higher_is_better else '<='} {r.target:g}")
+                    else f"{'>=' if r.higher_is_better else '<='} {r.target:g}"
                 )
                 shown = "" if met is None else ("yes" if met else "NO")
                 lines.append(
-                    f"| {r.label:40} | {r.value(self.rows):8.2f} | {target:>8} | {shown:>4} |"
+                    f"| {r.label:{label}} | {r.value(self.rows):8.2f} | {target:>8} | {shown:>4} |"
                 )
         return "\n".join(lines)

@@ -552,3 +552,50 @@ def test_lambda_handler_rejects_non_stream_events() -> None:
     router, _ = failing_at()
     with pytest.raises(RecordShapeError, match="not a stream event"):
         router.lambda_handler({"body": "{}"}, None)
+
+
+def test_works_beside_powertools_logger_and_tracer(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Powertools wraps the entry point; the router's log line goes out through its Logger."""
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "scores")
+    from aws_lambda_powertools import Logger, Tracer
+
+    logger = Logger(logger_handler=logging.StreamHandler(io.StringIO()))
+    tracer = Tracer()
+    copied: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            copied.append(logger.registered_formatter.format(record))
+
+    streamflow_logger = logging.getLogger("streamflow")
+    keep = Keep()
+    streamflow_logger.addHandler(keep)
+    streamflow_logger.setLevel(logging.INFO)
+    router, handled = failing_at(1)
+
+    @tracer.capture_lambda_handler
+    @logger.inject_lambda_context
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return router.lambda_handler(event, context)
+
+    class Context:
+        function_name = "processor"
+        memory_limit_in_mb = 128
+        invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:processor"
+        aws_request_id = "req-1"
+
+    try:
+        event = scores(3)
+        response = handler(event, Context())
+    finally:
+        streamflow_logger.removeHandler(keep)
+        streamflow_logger.setLevel(logging.NOTSET)
+    assert [f["itemIdentifier"] for f in response["batchItemFailures"]] == numbers(event)[1:]
+    assert handled == [0]
+    summary = [json.loads(line) for line in copied if '"received"' in line]
+    assert len(summary) == 1
+    assert summary[0]["message"]["failed"] == 1  # Powertools nests our JSON line as an object
+    assert summary[0]["service"] == "scores"
