@@ -24,6 +24,8 @@ from typing import Any
 
 from _common import Ratio, Section, measure
 
+from streamflow import testing
+
 __all__ = ["section"]
 
 ITEMS = 400
@@ -69,19 +71,7 @@ def section(event: dict[str, Any]) -> Section:
         dynamodb = boto3.client("dynamodb", **settings)
         streams = boto3.client("dynamodbstreams", **settings)
         table = f"bench-{uuid.uuid4().hex[:8]}"
-        dynamodb.create_table(
-            TableName=table,
-            KeySchema=[
-                {"AttributeName": "PK", "KeyType": "HASH"},
-                {"AttributeName": "SK", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "PK", "AttributeType": "S"},
-                {"AttributeName": "SK", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-        )
+        testing.create_table(dynamodb, table)
         for start in range(0, ITEMS, 25):
             requests = [{"PutRequest": {"Item": _item(i)}} for i in range(start, start + 25)]
             dynamodb.batch_write_item(RequestItems={table: requests})

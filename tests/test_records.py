@@ -339,19 +339,7 @@ def test_get_records_and_lambda_shapes_give_equal_records(aws_settings: dict[str
     ddb = boto3.client("dynamodb", **aws_settings)
     streams = boto3.client("dynamodbstreams", **aws_settings)
     table = f"records-{uuid.uuid4().hex[:8]}"
-    ddb.create_table(
-        TableName=table,
-        KeySchema=[
-            {"AttributeName": "PK", "KeyType": "HASH"},
-            {"AttributeName": "SK", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "PK", "AttributeType": "S"},
-            {"AttributeName": "SK", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-    )
+    testing.create_table(ddb, table)
     from streamflow.codec import serialize_item
 
     ddb.put_item(TableName=table, Item=serialize_item(ITEM))

@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 import pytest
 
-from streamflow import Router, StreamRecord
+from streamflow import Router, StreamRecord, testing
 from streamflow.filters import Filter, prefix
 from streamflow.runner import run
 
@@ -21,19 +21,7 @@ from streamflow.runner import run
 def _create_table(aws_settings: dict[str, Any]) -> tuple[Any, str]:
     dynamodb = boto3.client("dynamodb", **aws_settings)
     name = f"runner-{uuid.uuid4().hex[:10]}"
-    dynamodb.create_table(
-        TableName=name,
-        KeySchema=[
-            {"AttributeName": "PK", "KeyType": "HASH"},
-            {"AttributeName": "SK", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "PK", "AttributeType": "S"},
-            {"AttributeName": "SK", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-    )
+    testing.create_table(dynamodb, name)
     return dynamodb, name
 
 

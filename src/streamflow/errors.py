@@ -13,7 +13,7 @@ The tree::
     ├── RecordShapeError       (ValueError)  an event or record that is not a stream record
     ├── ModelError             (ValueError)  an item that does not fit the user's model
     ├── KeyTemplateError       (ValueError)  a key that does not fit its KeyTemplate
-    ├── FilterValidationError  (ValueError)  a filter pattern AWS would reject
+    ├── FilterValidationError  (ValueError)  a filter AWS would reject, or one never matching
     ├── RecursionRiskError     (AssertionError)  a write that would re-trigger a route
     └── UnmatchedRecordError   (LookupError)  a record no route wants, when that is an error
 
@@ -77,7 +77,9 @@ class AttributeEncodeError(_PathError):
 
 
 class FilterValidationError(_PathError):
-    """A filter pattern that Lambda would reject at CreateEventSourceMapping time.
+    """A filter pattern that Lambda would reject at CreateEventSourceMapping time, or a
+    filter the DSL refuses to build because it could never match (``numeric`` on an ``N``
+    attribute, conflicting type descriptors).
 
     Attributes:
         path: the dotted field path in the pattern (empty for the whole pattern).

@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 from streamflow.codec import item_size, serialize_item
 
-__all__ = ["Change", "event", "insert", "modify", "records", "remove"]
+__all__ = ["Change", "create_table", "event", "insert", "modify", "records", "remove"]
 
 ViewType = Literal["KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"]
 
@@ -222,3 +222,38 @@ def _record(
     if change.ttl:
         record["userIdentity"] = dict(_TTL_IDENTITY)
     return record
+
+
+def create_table(
+    dynamodb: Any,
+    name: str,
+    *,
+    keys: Sequence[str] = ("PK", "SK"),
+    view_type: ViewType = "NEW_AND_OLD_IMAGES",
+) -> str:
+    """Create an on-demand table with a stream, for tests against a real endpoint.
+
+    Args:
+        dynamodb: a boto3 DynamoDB client (pointed at AWS, or at a local endpoint with
+            ``endpoint_url``); streamflow itself does not import boto3 here.
+        name: the table's name.
+        keys: the partition key name, and the sort key name if any; both of type ``S``.
+        view_type: the stream view type.
+
+    Returns:
+        The ARN of the table's stream.
+    """
+    if not 1 <= len(keys) <= 2:
+        raise ValueError("keys names the partition key, and optionally the sort key")
+    dynamodb.create_table(
+        TableName=name,
+        KeySchema=[
+            {"AttributeName": key, "KeyType": kind}
+            for key, kind in zip(keys, ("HASH", "RANGE"), strict=False)
+        ],
+        AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"} for key in keys],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": view_type},
+    )
+    arn: str = dynamodb.describe_table(TableName=name)["Table"]["LatestStreamArn"]
+    return arn
