@@ -15,9 +15,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streamflow import Router, StreamRecord, testing
+from streamflow import Router, StreamRecord, parse_event, testing
 from streamflow._router_report import emit_metrics
-from streamflow.errors import RecordShapeError, RecursionRiskError, UnmatchedRecordError
+from streamflow.errors import (
+    FilterValidationError,
+    RecordShapeError,
+    RecursionRiskError,
+    UnmatchedRecordError,
+)
 from streamflow.filters import Filter, FilterCriteria, prefix
 
 
@@ -599,3 +604,22 @@ def test_works_beside_powertools_logger_and_tracer(
     assert len(summary) == 1
     assert summary[0]["message"]["failed"] == 1  # Powertools nests our JSON line as an object
     assert summary[0]["service"] == "scores"
+
+
+def test_process_takes_stream_records_too() -> None:
+    router, handled = failing_at()
+    records = parse_event(scores(3))
+    result = router.process(records)
+    assert handled == [0, 1, 2]
+    assert result.succeeded == 3
+
+
+def test_filter_criteria_respects_the_quota() -> None:
+    router = Router()
+    for i in range(6):
+        router.on(Filter.insert().key("PK", prefix(f"P{i}#")), name=f"r{i}")(lambda record: None)
+    with pytest.raises(FilterValidationError):
+        router.filter_criteria()
+    assert len(router.filter_criteria(max_filters=10).patterns) == 6
+    with pytest.raises(ValueError, match="no routes"):
+        Router().filter_criteria()
