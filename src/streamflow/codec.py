@@ -310,6 +310,9 @@ def _make_decoder(number: Callable[[str], Any], *, auto: bool) -> _Decoder:
             inner = av.get("S")
             if type(inner) is str:
                 return inner
+            inner = av.get("N")
+            if type(inner) is str:
+                return member(inner)
         try:
             return mapping({0: av}, depth)[0]
         except _Fail as fail:

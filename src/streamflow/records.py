@@ -753,10 +753,14 @@ def parse_event(event: Mapping[str, Any], *, numbers: NumberMode = "auto") -> li
         raise RecordShapeError("Records", _not_a_stream_event(event))
     _decoder(numbers)
     out = []
+    make = StreamRecord._make
     for index, raw in enumerate(records):
         source = raw.get("eventSource") if isinstance(raw, dict) else None
-        if source == "aws:dynamodb":
-            out.append(StreamRecord.from_lambda(raw, index=index, numbers=numbers))
+        if source == "aws:dynamodb":  # from_lambda's work, its checks already done above
+            ddb = raw.get("dynamodb")
+            holder = ddb if type(ddb) is dict else {}
+            sequence = "dynamodb.SequenceNumber"
+            out.append(make(raw, raw, holder, "SequenceNumber", sequence, index, numbers))
         elif source == "aws:kinesis":
             out.append(StreamRecord.from_kinesis(raw, index=index, numbers=numbers))
         else:
