@@ -358,6 +358,21 @@ def test_batch_route_raising_fails_all_of_its_records_from_the_first() -> None:
     assert result.not_attempted == 1  # the MODIFY after the first failed insert
 
 
+def test_batch_route_can_say_why_a_record_failed() -> None:
+    router = Router()
+
+    @router.on_batch(Filter.insert())
+    def aggregate(records: list[StreamRecord]) -> list[tuple[StreamRecord, Exception]]:
+        return [(records[1], LookupError("unknown task type 'x'"))]
+
+    event = scores(3)
+    result = router.process(event["Records"])
+    [failure] = result.failures
+    assert failure.index == 1
+    assert isinstance(failure.error, LookupError)
+    assert list(result.reported) == numbers(event)[1:]
+
+
 def test_batch_route_returning_a_stranger_is_an_error() -> None:
     router = Router()
 

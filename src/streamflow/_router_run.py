@@ -150,23 +150,32 @@ def _run_record(batch: _Batch, index: int, routes: Sequence[Route]) -> None:
         batch.ran[index] += 1
 
 
-def _failed_positions(returned: object, indices: list[int], batch: _Batch) -> list[int]:
-    """Positions named by what a batch handler returned: records or sequence numbers."""
+def _failed_positions(
+    returned: object, indices: list[int], batch: _Batch, route: str
+) -> dict[int, BaseException]:
+    """Positions named by what a batch handler returned, with their errors.
+
+    A handler returns the records that failed, their sequence numbers, or
+    ``(record, exception)`` pairs that say why.
+    """
     if returned is None:
-        return []
-    if isinstance(returned, (str, StreamRecord)) or not isinstance(returned, Iterable):
+        return {}
+    if isinstance(returned, (str, StreamRecord, tuple)) or not isinstance(returned, Iterable):
         returned = [returned]
     by_number = {batch.sequence_numbers[i]: i for i in indices}
-    positions = []
+    failed: dict[int, BaseException] = {}
     for item in returned:
+        error: BaseException = RuntimeError(f"reported failed by route {route!r}")
+        if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], BaseException):
+            item, error = item
         number = item.sequence_number if isinstance(item, StreamRecord) else item
         if number not in by_number:
             raise TypeError(
-                "a batch handler returns the records (or sequence numbers) that failed; "
-                f"{item!r} is not one of the records it was given"
+                "a batch handler returns the records (or sequence numbers, or (record, "
+                f"exception) pairs) that failed; {item!r} is not one of the records it was given"
             )
-        positions.append(by_number[number])
-    return sorted(positions)
+        failed.setdefault(by_number[number], error)
+    return dict(sorted(failed.items()))
 
 
 def _run_group(
@@ -201,18 +210,17 @@ def _run_group(
                 )
             assert state is not None
             state[route.name] = returned
-            failed: list[int] = []
+            failed: dict[int, BaseException] = {}
         else:
-            failed = _failed_positions(returned, indices, batch)
+            failed = _failed_positions(returned, indices, batch, route.name)
     except Exception as error:
         for index in indices:
             batch.fail(index, route.name, error)
         return
-    failed_set = set(failed)
-    for index in failed:
-        batch.fail(index, route.name, RuntimeError(f"reported failed by route {route.name!r}"))
+    for index, reason in failed.items():
+        batch.fail(index, route.name, reason)
     for index in indices:
-        if index not in failed_set:
+        if index not in failed:
             batch.ran[index] += 1
 
 

@@ -147,7 +147,8 @@ class Router:
         """Declare a batch route: ``handler(records)`` gets all matching records at once.
 
         Records come in stream order. The handler returns ``None`` when all succeeded, or
-        the records (or their sequence numbers) that failed; raising fails all of them.
+        the records (or their sequence numbers) that failed, or ``(record, exception)``
+        pairs that also say why; raising fails all of them.
         Batch routes run before record routes. See the Router page for ordering.
 
         Args:

@@ -232,16 +232,18 @@ class ScoreAggregator:
         """The records this aggregator takes (see :func:`score_filter`)."""
         return score_filter(ttl_deletes=self.ttl_deletes)
 
-    def __call__(self, records: Sequence[StreamRecord]) -> list[StreamRecord] | None:
+    def __call__(
+        self, records: Sequence[StreamRecord]
+    ) -> list[tuple[StreamRecord, StreamflowError]] | None:
         """Apply a batch; the batch route handler.
 
         Args:
             records: score records, in stream order.
 
         Returns:
-            The records that failed, or None when none did.
+            The records that failed with their errors (the router reports them), or None.
         """
-        failed = self.apply(records).failed_records
+        failed = list(self.apply(records).failed)
         return failed or None
 
     def apply(self, records: Iterable[StreamRecord]) -> ApplyResult:
