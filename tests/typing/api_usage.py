@@ -63,3 +63,22 @@ def routing() -> dict[str, Any]:
     del reported
     router.assert_not_retriggered({"PK": "USER#1", "SK": "TOTAL"})
     return router.lambda_handler(testing.event(), None)
+
+
+def recipe() -> None:
+    from streamflow.recipes.scores import ScoreAggregator, scores_router, task_item
+
+    router: Router = scores_router(table="scores", ttl_deletes="subtract")
+    aggregator = ScoreAggregator(table="scores", mapping_ttl=60)
+    item: dict[str, Any] = task_item("easy", 5)
+    del router, aggregator, item
+
+
+def runner() -> None:
+    from streamflow.runner import RunSummary, run
+
+    summary: RunSummary = run(
+        "app:router", table="scores", endpoint_url="http://127.0.0.1:5000", until_idle=1.0
+    )
+    code: int = summary.exit_code
+    del code
