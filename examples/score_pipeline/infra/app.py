@@ -1,0 +1,129 @@
+"""The score pipeline on AWS, as an AWS CDK v2 app in Python.
+
+    cdk deploy --app "python examples/score_pipeline/infra/app.py"
+
+The processor's event source mapping carries the very FilterCriteria the processor's router
+uses (``process.router.filter_criteria()``), so the deployed filter and the code cannot drift
+apart. ``build_app(outdir=...)`` synthesises the same app offline (no AWS account): the tests
+do that and check the template.
+
+The functions' code is the directory named by the ``STREAMFLOW_LAMBDA_ASSET`` environment
+variable, default ``build/lambda``: the handlers plus streamflow installed into it, e.g.
+``pip install . --target build/lambda && cp examples/score_pipeline/handlers/*.py build/lambda``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import pathlib
+from typing import Any
+
+HERE = pathlib.Path(__file__).resolve().parent
+HANDLERS = HERE.parent / "handlers"
+
+
+def _processor_router() -> Any:
+    """The processor module's router: imported, not re-declared."""
+    os.environ.setdefault("TABLE_NAME", "scores")  # read at import; no AWS call is made
+    spec = importlib.util.spec_from_file_location("score_processor", HANDLERS / "process.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.router
+
+
+def build_app(*, outdir: str | None = None, asset: str | None = None) -> Any:
+    """The CDK app with the score pipeline stack.
+
+    Args:
+        outdir: where ``app.synth()`` writes the cloud assembly.
+        asset: the directory of the functions' code (see the module docstring).
+
+    Returns:
+        The ``aws_cdk.App``.
+    """
+    import aws_cdk as cdk
+    from aws_cdk import aws_apigateway as apigateway
+    from aws_cdk import aws_dynamodb as dynamodb
+    from aws_cdk import aws_iam as iam
+    from aws_cdk import aws_lambda as lambda_
+    from aws_cdk import aws_lambda_event_sources as sources
+    from aws_cdk import aws_sqs as sqs
+
+    code_dir = asset or os.environ.get("STREAMFLOW_LAMBDA_ASSET") or str(HANDLERS)
+    app = cdk.App(outdir=outdir)
+    stack = cdk.Stack(app, "ScorePipeline")
+
+    table = dynamodb.Table(
+        stack,
+        "Scores",
+        partition_key=dynamodb.Attribute(name="PK", type=dynamodb.AttributeType.STRING),
+        sort_key=dynamodb.Attribute(name="SK", type=dynamodb.AttributeType.STRING),
+        billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+        stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
+        time_to_live_attribute="expiresAt",
+        removal_policy=cdk.RemovalPolicy.DESTROY,
+    )
+    environment = {"TABLE_NAME": table.table_name}
+    code = lambda_.Code.from_asset(code_dir)
+
+    submit = lambda_.Function(
+        stack,
+        "Submit",
+        runtime=lambda_.Runtime.PYTHON_3_12,
+        handler="submit.handler",
+        code=code,
+        environment=environment,
+        timeout=cdk.Duration.seconds(10),
+        memory_size=256,
+    )
+    submit.add_to_role_policy(
+        iam.PolicyStatement(
+            actions=["dynamodb:PutItem", "dynamodb:GetItem"],
+            resources=[table.table_arn],
+        )
+    )
+    api = apigateway.RestApi(stack, "ScoresApi", rest_api_name="scores")
+    api.root.add_resource("scores").add_method("POST", apigateway.LambdaIntegration(submit))
+
+    processor = lambda_.Function(
+        stack,
+        "Processor",
+        runtime=lambda_.Runtime.PYTHON_3_12,
+        handler="process.handler",
+        code=code,
+        environment=environment,
+        timeout=cdk.Duration.seconds(60),
+        memory_size=512,
+    )
+    processor.add_to_role_policy(
+        iam.PolicyStatement(
+            actions=["dynamodb:BatchGetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"],
+            resources=[table.table_arn],
+        )
+    )
+    failures = sqs.Queue(stack, "ProcessorFailures", retention_period=cdk.Duration.days(14))
+    criteria = _processor_router().filter_criteria()
+    processor.add_event_source(
+        sources.DynamoEventSource(
+            table,
+            starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+            batch_size=100,
+            max_batching_window=cdk.Duration.seconds(1),
+            bisect_batch_on_error=True,
+            retry_attempts=10,
+            max_record_age=cdk.Duration.hours(24),
+            report_batch_item_failures=True,
+            on_failure=sources.SqsDlq(failures),
+            filters=[lambda_.FilterCriteria.filter(pattern) for pattern in criteria.patterns],
+        )
+    )
+    cdk.CfnOutput(stack, "ApiUrl", value=api.url)
+    cdk.CfnOutput(stack, "TableName", value=table.table_name)
+    return app
+
+
+if __name__ == "__main__":
+    build_app().synth()
