@@ -196,11 +196,7 @@ class StreamRecord:
                     index=index,
                 )
             raw = dict(raw)
-        ddb = raw.get("dynamodb")
-        holder = ddb if type(ddb) is dict else {}
-        return cls._make(
-            raw, raw, holder, "SequenceNumber", "dynamodb.SequenceNumber", index, numbers
-        )
+        return _lambda_record(raw, index, numbers)
 
     @classmethod
     def from_get_records(
@@ -753,19 +749,23 @@ def parse_event(event: Mapping[str, Any], *, numbers: NumberMode = "auto") -> li
         raise RecordShapeError("Records", _not_a_stream_event(event))
     _decoder(numbers)
     out = []
-    make = StreamRecord._make
     for index, raw in enumerate(records):
         source = raw.get("eventSource") if isinstance(raw, dict) else None
-        if source == "aws:dynamodb":  # from_lambda's work, its checks already done above
-            ddb = raw.get("dynamodb")
-            holder = ddb if type(ddb) is dict else {}
-            sequence = "dynamodb.SequenceNumber"
-            out.append(make(raw, raw, holder, "SequenceNumber", sequence, index, numbers))
+        if source == "aws:dynamodb":  # from_lambda without its argument checks, done above
+            out.append(_lambda_record(raw, index, numbers))
         elif source == "aws:kinesis":
             out.append(StreamRecord.from_kinesis(raw, index=index, numbers=numbers))
         else:
             raise _foreign_record(raw, index)
     return out
+
+
+def _lambda_record(raw: dict[str, Any], index: int | None, numbers: NumberMode) -> StreamRecord:
+    """A record of a Lambda DynamoDB event, once ``raw`` is known to be a dict."""
+    ddb = raw.get("dynamodb")
+    holder = ddb if type(ddb) is dict else {}
+    sequence = "dynamodb.SequenceNumber"
+    return StreamRecord._make(raw, raw, holder, "SequenceNumber", sequence, index, numbers)
 
 
 def _not_a_stream_event(event: Mapping[str, Any]) -> str:
