@@ -422,18 +422,24 @@ def test_parallel_batches_keep_each_partition_keys_order(tmp_path: Any) -> None:
 # --- tumbling windows -------------------------------------------------------------------------
 
 
-def _aligned(seconds: int) -> dt.datetime:
-    start = (int(time.time()) // 60 - 10) * 60
-    return dt.datetime.fromtimestamp(start + seconds, dt.timezone.utc)
+def _aligned(seconds: int, *, base: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(base + seconds, dt.timezone.utc)
+
+
+def _minute_base() -> int:
+    """A minute boundary ten minutes ago, computed once per test so no clock tick shifts it."""
+    return (int(time.time()) // 60 - 10) * 60
 
 
 def test_tumbling_windows_pass_state_and_close_each_window_with_a_final_call() -> None:
+    base = _minute_base()
     double = StreamsDouble()
     shard = double.add_shard()
     first = [
-        double.put(shard, {"PK": f"A{i}", "SK": "1"}, created=_aligned(5 + i)) for i in range(3)
+        double.put(shard, {"PK": f"A{i}", "SK": "1"}, created=_aligned(5 + i, base=base))
+        for i in range(3)
     ]
-    second = [double.put(shard, {"PK": "B", "SK": "1"}, created=_aligned(65))]
+    second = [double.put(shard, {"PK": "B", "SK": "1"}, created=_aligned(65, base=base))]
     calls: list[dict[str, Any]] = []
 
     def handler(event: dict[str, Any], context: Any) -> Any:
@@ -442,8 +448,8 @@ def test_tumbling_windows_pass_state_and_close_each_window_with_a_final_call() -
         return {"state": {"count": count}, "batchItemFailures": []}
 
     run_on(double, handler, batch_size=2, tumbling_window=60, until_idle=0.3)
-    one = _aligned(0).strftime("%Y-%m-%dT%H:%M:%SZ")
-    two = _aligned(60).strftime("%Y-%m-%dT%H:%M:%SZ")
+    one = _aligned(0, base=base).strftime("%Y-%m-%dT%H:%M:%SZ")
+    two = _aligned(60, base=base).strftime("%Y-%m-%dT%H:%M:%SZ")
     seen = [
         (_sequences(e), e["state"], e["isFinalInvokeForWindow"], e["window"]["start"])
         for e in calls
@@ -466,9 +472,10 @@ def test_tumbling_windows_pass_state_and_close_each_window_with_a_final_call() -
 
 
 def test_a_window_without_state_in_the_response_is_a_failed_invocation() -> None:
+    base = _minute_base()
     double = StreamsDouble()
     shard = double.add_shard()
-    double.put(shard, {"PK": "A", "SK": "1"}, created=_aligned(1))
+    double.put(shard, {"PK": "A", "SK": "1"}, created=_aligned(1, base=base))
     calls: list[dict[str, Any]] = []
 
     def handler(event: dict[str, Any], context: Any) -> Any:
@@ -501,10 +508,11 @@ def test_a_shard_ending_inside_a_window_terminates_it_early() -> None:
 
 
 def test_a_router_window_route_keeps_its_state_across_invocations() -> None:
+    base = _minute_base()
     double = StreamsDouble()
     shard = double.add_shard()
     for i in range(3):
-        double.put(shard, {"PK": f"A{i}", "SK": "1"}, created=_aligned(i))
+        double.put(shard, {"PK": f"A{i}", "SK": "1"}, created=_aligned(i, base=base))
     router = Router()
 
     @router.on_window(Filter.insert())
