@@ -59,7 +59,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
     from typing import Any, Literal
 
     NumberMode = Literal["auto", "decimal", "float"]
@@ -183,13 +183,6 @@ def _number_float(text: str) -> float:
     return float(_number_decimal(text))
 
 
-_NUMBER_PARSERS: dict[str, Callable[[str], Any]] = {
-    "auto": _number_auto,
-    "decimal": _number_decimal,
-    "float": _number_float,
-}
-
-
 # --- binary -------------------------------------------------------------------------------
 
 
@@ -219,128 +212,70 @@ else:  # pragma: no cover - Python 3.10 has no strict mode
         return binascii.a2b_base64(text)
 
 
-# --- decoding -----------------------------------------------------------------------------
+# --- decoding: the validating path --------------------------------------------------------
 
 
-class _Decoder:
-    """The two entry points of one number policy's decoder."""
+def _slow_value(av: object, number: Callable[[str], Any], depth: int) -> Any:
+    """Decode one AttributeValue held at nesting ``depth``, checking everything.
 
-    __slots__ = ("mapping", "value")
-
-    def __init__(
-        self,
-        value: Callable[[Any, int], Any],
-        mapping: Callable[[dict[Any, Any], int], dict[Any, Any]],
-    ) -> None:
-        self.value = value
-        self.mapping = mapping
-
-
-def _make_decoder(number: Callable[[str], Any], *, auto: bool) -> _Decoder:
-    """Build the decoder for one number policy.
-
-    One loop decodes every container: a map's items, or a list's items keyed by index.
-    Strings and numbers, most of any item, cost two dictionary look-ups and no call; the
-    other descriptors are dispatched inline. Errors raise ``_Fail``, which collects its path
-    while unwinding, so no path is built on success.
+    This is the reference decoder. The fast path hands it every value it is not sure of,
+    and redoes a whole image with it when anything looks wrong, so the two cannot disagree
+    on what is valid; failures raise ``_Fail``, which collects the path while unwinding.
     """
-
-    def member(text: str) -> Any:
-        if auto and text.isdigit() and len(text) <= _MAX_DIGITS and text.isascii():
-            return int(text)
-        return number(text)
-
-    def mapping(attributes: dict[Any, Any], depth: int) -> dict[Any, Any]:
-        out: dict[Any, Any] = {}
-        for key, av in attributes.items():
-            try:
-                inner = av.get("S")
-                if type(inner) is str and len(av) == 1:
-                    out[key] = inner
-                    continue
-                inner = av.get("N")
-                if type(inner) is str and len(av) == 1:
-                    if auto and inner.isdigit() and len(inner) <= _MAX_DIGITS and inner.isascii():
-                        out[key] = int(inner)
-                    else:
-                        out[key] = number(inner)
-                    continue
-                ((tag, inner),) = av.items()
-                if tag == "M" and type(inner) is dict:
-                    if depth >= MAX_NESTING_DEPTH:
-                        raise _Fail(f"nested deeper than DynamoDB's {MAX_NESTING_DEPTH} levels")
-                    out[key] = mapping(inner, depth + 1)
-                elif tag == "BOOL" and type(inner) is bool:
-                    out[key] = inner
-                elif tag == "NULL" and inner is True:
-                    out[key] = None
-                elif tag == "L" and type(inner) is list:
-                    if depth >= MAX_NESTING_DEPTH:
-                        raise _Fail(f"nested deeper than DynamoDB's {MAX_NESTING_DEPTH} levels")
-                    out[key] = list(mapping(dict(enumerate(inner)), depth + 1).values())
-                elif (
-                    tag == "SS"
-                    and type(inner) is list
-                    and set(map(type, inner)) == _ONLY_STR
-                    and len(members := set(inner)) == len(inner)
-                ):
-                    out[key] = members
-                elif tag == "B" and type(inner) is str:
-                    out[key] = _strict_base64(inner)
-                elif (
-                    tag == "NS"
-                    and type(inner) is list
-                    and set(map(type, inner)) == _ONLY_STR
-                    and len(members := set(map(member, inner))) == len(inner)
-                ):
-                    out[key] = members
-                else:
-                    out[key] = _rare(tag, inner, number)
-            except _Fail as fail:
-                fail.trail.append(f"[{key}]" if type(key) is int else f".{key}")
-                raise
-            except (AttributeError, ValueError, TypeError, binascii.Error):
-                explained = _explain(av, number)
-                explained.trail.append(f"[{key}]" if type(key) is int else f".{key}")
-                raise explained from None
-        return out
-
-    def value(av: Any, depth: int) -> Any:
-        if type(av) is dict and len(av) == 1:
-            inner = av.get("S")
-            if type(inner) is str:
-                return inner
-            inner = av.get("N")
-            if type(inner) is str:
-                return member(inner)
-        try:
-            return mapping({0: av}, depth)[0]
-        except _Fail as fail:
-            fail.trail.pop()  # the wrapper's own "[0]"
-            raise
-
-    return _Decoder(value, mapping)
-
-
-_ONLY_STR = {str}
-
-
-def _rare(tag: str, inner: object, number: Callable[[str], Any]) -> Any:
-    """Number and binary sets, binary given as bytes, and the precise error for anything
-    the fast paths turned down."""
-    if tag == "NS":
-        return _set(tag, inner, _number_text(number))
-    if tag == "B":
-        return _binary(inner)
-    if tag == "BS":
-        return _set(tag, inner, _binary)
-    if tag == "SS":
-        return _set(tag, inner, _string)
-    if tag == "NULL":
+    if not isinstance(av, Mapping) or len(av) != 1:
+        raise _shape_failure(av)
+    ((tag, inner),) = av.items()
+    if tag == "S":
+        if type(inner) is str:
+            return inner
+    elif tag == "N":
+        if type(inner) is str:
+            return number(inner)
+    elif tag == "BOOL":
+        if type(inner) is bool:
+            return inner
+    elif tag == "NULL":
+        if inner is True:
+            return None
         raise _Fail(f"NULL value must be true, got {inner!r}")
-    if tag in _EXPECTED:
-        raise _Fail(f"{tag} value must be {_EXPECTED[tag]}, got {_json_type(inner)}")
-    raise _Fail(f"unknown type descriptor {tag!r}")
+    elif tag == "M":
+        if type(inner) is dict:
+            _check_depth(depth)
+            return _slow_container(inner.items(), number, depth + 1)
+    elif tag == "L":
+        if type(inner) is list:
+            _check_depth(depth)
+            return list(_slow_container(enumerate(inner), number, depth + 1).values())
+    elif tag == "B":
+        return _binary(inner)
+    elif tag == "SS":
+        return _set(tag, inner, _string)
+    elif tag == "NS":
+        return _set(tag, inner, _number_text(number))
+    elif tag == "BS":
+        return _set(tag, inner, _binary)
+    else:
+        raise _Fail(f"unknown type descriptor {tag!r}")
+    raise _Fail(f"{tag} value must be {_EXPECTED[tag]}, got {_json_type(inner)}")
+
+
+def _slow_container(
+    pairs: Iterable[tuple[Any, Any]], number: Callable[[str], Any], depth: int
+) -> dict[Any, Any]:
+    """Decode a map's items, or a list's items keyed by index, with :func:`_slow_value`."""
+    out: dict[Any, Any] = {}
+    for key, av in pairs:
+        try:
+            out[key] = _slow_value(av, number, depth)
+        except _Fail as fail:
+            fail.trail.append(f"[{key}]" if type(key) is int else f".{key}")
+            raise
+    return out
+
+
+def _check_depth(depth: int) -> None:
+    if depth >= MAX_NESTING_DEPTH:
+        raise _Fail(f"nested deeper than DynamoDB's {MAX_NESTING_DEPTH} levels")
 
 
 _EXPECTED = {
@@ -350,18 +285,6 @@ _EXPECTED = {
     "L": "an array",
     "BOOL": "a boolean",
 }
-
-
-def _explain(av: object, number: Callable[[str], Any]) -> _Fail:
-    """The precise failure for a value the fast path stumbled on."""
-    if not isinstance(av, Mapping) or len(av) != 1:
-        return _shape_failure(av)
-    ((tag, inner),) = av.items()
-    try:
-        _rare(tag, inner, number)
-    except _Fail as fail:
-        return fail
-    return _Fail(f"invalid {tag} value")  # pragma: no cover - _rare raises for all of these
 
 
 def _shape_failure(av: object) -> _Fail:
@@ -405,8 +328,120 @@ def _set(tag: str, inner: object, member: Callable[[Any], Any]) -> set[Any]:
     return out
 
 
+# --- decoding: the fast path --------------------------------------------------------------
+
+# What the fast path may raise on input it did not expect; the validating path then redoes
+# the whole value and raises the precise error (or, for a value that is valid after all,
+# returns it).
+_FAST_FAILURES = (_Fail, LookupError, TypeError, ValueError, ArithmeticError, AttributeError)
+_ONLY_STR = {str}
+
+
+class _Decoder:
+    """One number policy's decoder: ``value`` and ``mapping`` (fast path with fallback),
+    and ``fast``, the optimistic loop alone (for tests)."""
+
+    __slots__ = ("fast", "mapping", "value")
+
+    def __init__(
+        self,
+        fast: Callable[[Iterable[tuple[Any, Any]], int], dict[Any, Any]],
+        number: Callable[[str], Any],
+    ) -> None:
+        self.fast = fast
+
+        def mapping(attributes: dict[Any, Any], depth: int) -> dict[Any, Any]:
+            try:
+                return fast(attributes.items(), depth)
+            except _FAST_FAILURES:
+                return _slow_container(attributes.items(), number, depth)
+
+        def value(av: Any, depth: int) -> Any:
+            try:
+                return fast(((0, av),), depth)[0]
+            except _FAST_FAILURES:
+                return _slow_value(av, number, depth)
+
+        self.mapping = mapping
+        self.value = value
+
+
+def _make_decoder(
+    number: Callable[[str], Any], whole: Callable[[str], Any], fraction: Callable[[str], Any]
+) -> _Decoder:
+    """Build the decoder for one number policy.
+
+    ``number`` is the policy's validating parser; ``whole`` and ``fraction`` convert text
+    already known to be plain digits (at most 38 of them), without and with a fraction.
+
+    The fast path is one loop per container, with no call per string, number, boolean or
+    null. It accepts only what it has fully checked; a value it is unsure of goes to
+    :func:`_slow_value`, and input it trips on raises (see ``_FAST_FAILURES``).
+    """
+    strict_base64 = _strict_base64
+    max_digits = _MAX_DIGITS
+    max_depth = MAX_NESTING_DEPTH
+    only_str = _ONLY_STR
+
+    def fast(pairs: Iterable[tuple[Any, Any]], depth: int) -> dict[Any, Any]:
+        out: dict[Any, Any] = {}
+        for key, av in pairs:
+            if type(av) is not dict:
+                raise TypeError
+            (tag,) = av  # ValueError unless exactly one descriptor
+            inner = av[tag]
+            if tag == "S" and type(inner) is str:
+                out[key] = inner
+            elif tag == "N" and type(inner) is str:
+                if inner.isdigit() and len(inner) <= max_digits and inner.isascii():
+                    out[key] = whole(inner)
+                elif (
+                    (digits := inner.replace(".", "", 1)).isdigit()
+                    and len(digits) <= max_digits
+                    and digits.isascii()
+                    and inner[-1] not in "0."  # so auto's int-or-Decimal is plain to see
+                ):
+                    out[key] = fraction(inner)
+                else:
+                    out[key] = number(inner)
+            elif tag == "M" and type(inner) is dict and depth < max_depth:
+                out[key] = fast(inner.items(), depth + 1)
+            elif tag == "BOOL" and type(inner) is bool:
+                out[key] = inner
+            elif tag == "NULL" and inner is True:
+                out[key] = None
+            elif tag == "L" and type(inner) is list and depth < max_depth:
+                out[key] = list(fast(enumerate(inner), depth + 1).values())
+            elif (
+                tag == "SS"
+                and type(inner) is list
+                and set(map(type, inner)) == only_str
+                and len(members := set(inner)) == len(inner)
+            ):
+                out[key] = members
+            elif (
+                tag == "NS"
+                and type(inner) is list
+                and set(map(type, inner)) == only_str
+                and len(text := "".join(inner)) <= max_digits
+                and text.isdigit()
+                and text.isascii()
+                and len(members := set(map(whole, inner))) == len(inner)
+            ):
+                out[key] = members  # an empty member raises in whole(): the slow path explains
+            elif tag == "B" and type(inner) is str:
+                out[key] = strict_base64(inner)
+            else:
+                out[key] = _slow_value(av, number, depth)
+        return out
+
+    return _Decoder(fast, number)
+
+
 _DECODERS: dict[str, _Decoder] = {
-    mode: _make_decoder(parser, auto=mode == "auto") for mode, parser in _NUMBER_PARSERS.items()
+    "auto": _make_decoder(_number_auto, int, Decimal),
+    "decimal": _make_decoder(_number_decimal, Decimal, Decimal),
+    "float": _make_decoder(_number_float, float, float),
 }
 
 
