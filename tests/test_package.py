@@ -25,6 +25,7 @@ LAYERS = {
     "filters": 1,
     "models": 1,
     "records": 2,
+    "capacity": 2,
     "testing": 3,
     "router": 4,
     "runner": 5,

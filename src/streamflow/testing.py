@@ -1,4 +1,5 @@
-"""Build exact Lambda DynamoDB stream events from plain Python items, for your own tests.
+"""Build exact Lambda DynamoDB stream events from plain Python items, for your own tests;
+measure what a handler costs in DynamoDB calls and write capacity with :class:`CapacityMeter`.
 
 Describe changes with :func:`insert`, :func:`modify` and :func:`remove`, then wrap them in an
 event with :func:`event`. The event has the shape Lambda delivers: attributes in their typed
@@ -27,9 +28,19 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal
 
+from streamflow._capacity import CapacityMeter
 from streamflow.codec import item_size, serialize_item
 
-__all__ = ["Change", "create_table", "event", "insert", "modify", "records", "remove"]
+__all__ = [
+    "CapacityMeter",
+    "Change",
+    "create_table",
+    "event",
+    "insert",
+    "modify",
+    "records",
+    "remove",
+]
 
 ViewType = Literal["KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"]
 
