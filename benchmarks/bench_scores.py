@@ -9,18 +9,16 @@ batch, two scores each, shuffled):
 (b) the naive design: per score, GetItem the task mapping, GetItem the total, PutItem the new
     total. Three calls per score, and not exactly-once: a redelivered batch counts twice.
 
-API calls are counted with botocore's ``before-call`` hook on each design's client. Write
-capacity units follow DynamoDB's pricing rules, from the items' sizes
-(:func:`streamflow.codec.item_size`): one WCU per started KB of the item written, an update
-billed on the larger of the item before and after, transactional writes counted double.
-Before and after images are read with a separate client, not counted. Then one batch is
-delivered a second time to both, and the users whose totals went wrong are counted.
+API calls and write capacity units are counted by :class:`streamflow.testing.CapacityMeter`
+on each design's client: one WCU per started KB of the item written, an update billed on the
+larger of the item before and after, transactional writes counted double (DynamoDB's
+documented pricing rules, from the items' sizes). Then one batch is delivered a second time
+to both, and the users whose totals went wrong are counted.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import os
 import random
 import uuid
@@ -31,7 +29,7 @@ from functools import partial
 from typing import Any
 
 from streamflow import StreamRecord, testing
-from streamflow.codec import deserialize_item, item_size, serialize_item
+from streamflow.codec import deserialize_item, serialize_item
 from streamflow.recipes.scores import DEFAULT_TASKS, score_item, scores_router, task_item
 
 __all__ = ["section"]
@@ -82,52 +80,6 @@ class CostSection:
                 f"| {t.label:{label}} | {t.value(self.rows):8.2f} | {goal:>8} | {met:>4} |"
             )
         return "\n".join([*lines, "", *self.notes])
-
-
-class Meter:
-    """API calls and WCU of one client, from its requests and the items they change."""
-
-    def __init__(self, client: Any, reader: Any, table: str) -> None:
-        self.calls = 0
-        self.wcu = 0
-        self._reader = reader
-        self._table = table
-        self._before: list[int] = []
-        client.meta.events.register("before-call.dynamodb", self._count)
-        events = client.meta.events
-        events.register("before-parameter-build.dynamodb.TransactWriteItems", self._tx_before)
-        events.register("after-call.dynamodb.TransactWriteItems", self._tx_after)
-        events.register("before-parameter-build.dynamodb.PutItem", self._put)
-
-    def _size(self, key: Mapping[str, Any]) -> int:
-        item = self._reader.get_item(TableName=self._table, Key=key).get("Item")
-        return item_size(deserialize_item(item)) if item else 0
-
-    def _count(self, **_: Any) -> None:
-        self.calls += 1
-
-    def _tx_before(self, params: Mapping[str, Any], **_: Any) -> None:
-        self._before = []
-        for action in params["TransactItems"]:
-            if "Put" in action:
-                self.wcu += 2 * _units(item_size(deserialize_item(action["Put"]["Item"])))
-            elif "Update" in action:
-                self._before.append(self._size(action["Update"]["Key"]))
-        self._pending = params["TransactItems"]
-
-    def _tx_after(self, http_response: Any, **_: Any) -> None:
-        updates = [a["Update"] for a in self._pending if "Update" in a]
-        for before, update in zip(self._before, updates, strict=True):
-            after = self._size(update["Key"]) if http_response.status_code < 300 else 0
-            self.wcu += 2 * _units(max(before, after))
-
-    def _put(self, params: Mapping[str, Any], **_: Any) -> None:
-        new = item_size(deserialize_item(params["Item"]))
-        self.wcu += _units(max(new, self._size({k: params["Item"][k] for k in ("PK", "SK")})))
-
-
-def _units(size: int) -> int:
-    return max(1, math.ceil(size / 1024))
 
 
 def _naive(client: Any, table: str) -> Callable[[list[StreamRecord]], None]:
@@ -205,7 +157,7 @@ def section(event: dict[str, Any]) -> CostSection:
         wrong: dict[str, int] = {}
         for design in (A, B):
             client = boto3.client("dynamodb", **settings)
-            meter = Meter(client, setup, tables[design])
+            meter = testing.CapacityMeter(client)
             run: Callable[[list[dict[str, Any]]], object]
             if design == A:
                 run = partial(_via_router, scores_router(table=tables[design], dynamodb=client))
