@@ -230,6 +230,17 @@ def test_other_failed_writes_and_cancelled_transactions_consume_nothing(
     assert meter.wcu == 0
 
 
+def test_a_table_created_after_the_meter_is_sized_right(dynamodb: Any) -> None:
+    name = f"capacity-{uuid.uuid4().hex[:8]}"
+    meter = CapacityMeter(dynamodb)
+    with pytest.raises(ClientError, match="ResourceNotFoundException"):
+        put(dynamodb, name, "A", 100)
+    testing.create_table(dynamodb, name)
+    put(dynamodb, name, "A", 2560)
+    put(dynamodb, name, "A", 100)  # over the 2.5 KB item: 3
+    assert meter.wcu_by_operation == {"PutItem": 6}
+
+
 def test_the_meters_own_reads_are_not_counted(
     dynamodb: Any, table: str, aws_settings: dict[str, Any]
 ) -> None:

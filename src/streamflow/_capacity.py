@@ -284,10 +284,12 @@ class CapacityMeter:
     # -- the meter's own reads, never counted ------------------------------------------------
 
     def _keys(self, table: str) -> list[str]:
+        """The table's key attribute names, read once (not cached while it does not exist)."""
         if table not in self._key_names:
             schema = self._read("describe_table", TableName=table)
-            names = [k["AttributeName"] for k in schema["Table"]["KeySchema"]] if schema else []
-            self._key_names[table] = names
+            if not schema:
+                return []
+            self._key_names[table] = [k["AttributeName"] for k in schema["Table"]["KeySchema"]]
         return self._key_names[table]
 
     def _size(self, table: str, key: dict[str, Any]) -> int | None:
