@@ -396,3 +396,35 @@ def test_get_records_ttl_identity_is_converted_to_lambda_keys() -> None:
         "principalId": "dynamodb.amazonaws.com",
     }
     assert record.raw["dynamodb"]["ApproximateCreationDateTime"] == 1764148800
+
+
+@pytest.mark.parametrize("numbers", ["auto", "decimal", "float"])
+def test_keys_decode_alike_when_made_and_when_first_read(numbers: Any) -> None:
+    event = testing.event(testing.insert({"PK": "USER#7", "SK": 3, "n": 1}))
+    [made] = parse_event(event, numbers=numbers)
+    assert "keys" in made.__dict__  # decoded with the record
+    raw = made.raw
+    lazily = StreamRecord.from_kinesis(
+        {
+            "eventSource": "aws:kinesis",
+            "kinesis": {
+                "sequenceNumber": "1",
+                "data": base64.b64encode(json.dumps(raw).encode()).decode(),
+            },
+        },
+        numbers=numbers,
+    )
+    assert "keys" not in lazily.__dict__
+    assert made.keys == lazily.keys
+    assert type(made.keys["SK"]) is type(lazily.keys["SK"])
+
+
+@pytest.mark.parametrize("bad", [{"N": "1_0"}, {"S": 7}, {"S": "a", "N": "1"}, {}])
+def test_malformed_keys_raise_on_first_read_not_when_parsed(bad: dict[str, Any]) -> None:
+    event = testing.event(testing.insert({"PK": "USER#7", "SK": "TOTAL"}))
+    event["Records"][0]["dynamodb"]["Keys"]["SK"] = bad
+    [record] = parse_event(event)
+    with pytest.raises(AttributeDecodeError) as info:
+        _ = record.keys
+    assert info.value.path == "Keys.SK"
+    assert "record 0" in info.value.reason

@@ -339,9 +339,9 @@ _ONLY_STR = {str}
 
 class _Decoder:
     """One number policy's decoder: ``value`` and ``mapping`` (fast path with fallback),
-    and ``fast``, the optimistic loop alone (for tests)."""
+    ``fast``, the optimistic loop alone, and ``number``, the policy's number parser."""
 
-    __slots__ = ("fast", "mapping", "value")
+    __slots__ = ("fast", "mapping", "number", "value")
 
     def __init__(
         self,
@@ -349,6 +349,7 @@ class _Decoder:
         number: Callable[[str], Any],
     ) -> None:
         self.fast = fast
+        self.number = number
 
         def mapping(attributes: dict[Any, Any], depth: int) -> dict[Any, Any]:
             try:
@@ -517,8 +518,37 @@ def _decode_image(image: Any, numbers: str, path: str) -> dict[str, Any]:
         raise AttributeDecodeError(fail.path(path), fail.reason) from None
 
 
+def _decode_or_none(image: dict[str, Any], numbers: str) -> dict[str, Any] | None:
+    """``image`` decoded by the fast path alone, or ``None`` if it holds anything wrong.
+
+    For records, which decode keys when they are made and leave a malformed one to raise
+    its error where it always has: on first read of ``keys``.
+    """
+    try:
+        return _DECODERS[numbers].fast(image.items(), 0)
+    except _FAST_FAILURES:
+        return None
+
+
 def _decode_attribute(av: Any, numbers: str, path: str, name: str) -> Any:
-    """Decode one attribute of an image; errors carry ``path.name``. Used by records."""
+    """Decode one attribute of an image; errors carry ``path.name``. Used by records.
+
+    A single text or small integer, what a handler reads most, is taken here directly:
+    the decoder's container loop is the larger share of one value's cost.
+    """
+    if type(av) is dict and len(av) == 1:
+        inner = av.get("S")
+        if type(inner) is str:
+            return inner
+        inner = av.get("N")
+        if (
+            numbers == "auto"
+            and type(inner) is str
+            and inner.isdigit()
+            and len(inner) <= _MAX_DIGITS
+            and inner.isascii()
+        ):
+            return int(inner)
     try:
         return _DECODERS[numbers].value(av, 0)
     except _Fail as fail:

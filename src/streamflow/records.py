@@ -17,7 +17,13 @@ import binascii
 from collections.abc import Mapping
 from enum import Enum
 
-from streamflow.codec import NumberMode, _decode_attribute, _decode_image, _decoder
+from streamflow.codec import (
+    NumberMode,
+    _decode_attribute,
+    _decode_image,
+    _decode_or_none,
+    _decoder,
+)
 from streamflow.errors import AttributeDecodeError, RecordShapeError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a cold-start cost)
@@ -31,6 +37,9 @@ __all__ = ["EventName", "StreamRecord", "StreamViewType", "parse_event"]
 
 if TYPE_CHECKING:
     from functools import cached_property as _cached
+
+    def _image(wire: str, doc: str) -> Any: ...
+
 else:
 
     class _cached:
@@ -49,6 +58,29 @@ else:
             value = self.func(instance)
             instance.__dict__[self.name] = value
             return value
+
+    class _image:
+        """A decoded image, cached like ``_cached`` on first read. The decoding is done in
+        ``__get__`` itself: every record reads its images, and each call saved shows."""
+
+        def __init__(self, wire, doc):
+            self.wire = wire
+            self.__doc__ = doc
+
+        def __set_name__(self, owner, name):
+            self.name = name
+
+        def __get__(self, record, owner):
+            if record is None:
+                return self
+            image = record._ddb.get(self.wire)
+            if image is not None:
+                try:
+                    image = _decode_image(image, record._numbers, self.wire)
+                except AttributeDecodeError as exc:
+                    raise _with_record(exc, record) from None
+            record.__dict__[self.name] = image
+            return image
 
 
 _TTL_IDENTITY = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
@@ -111,9 +143,8 @@ class StreamRecord:
     event_name: EventName
     sequence_number: str
     index: int | None
-    _change: dict[str, Any]
     _ddb: dict[str, Any]
-    _numbers: NumberMode
+    _numbers: NumberMode = "auto"  # set on a record only when it is another policy
 
     def __init__(self) -> None:
         raise TypeError(
@@ -151,16 +182,19 @@ class StreamRecord:
             or not sequence.isascii()
         ):
             _diagnose(change, index, sequence_holder, sequence_key, sequence_path)
-        self = object.__new__(cls)
-        self.__dict__.update(
-            raw=raw,
-            _change=change,
-            _ddb=ddb,
-            event_id=event_id,
-            event_name=event_name,
-            sequence_number=sequence,
-            index=index,
-            _numbers=numbers,
+        self = _new_record(cls)
+        _set_fields(
+            self,
+            {
+                "raw": raw,
+                "_change": change,
+                "_ddb": ddb,
+                "event_id": event_id,
+                "event_name": event_name,
+                "sequence_number": sequence,
+                "index": index,
+                "_numbers": numbers,
+            },
         )
         return self
 
@@ -295,6 +329,11 @@ class StreamRecord:
 
     # --- fields ---------------------------------------------------------------------------
 
+    @_cached
+    def _change(self) -> dict[str, Any]:
+        """The change itself: the record, unless a Kinesis record wraps it (set when made)."""
+        return self.raw
+
     def _field(self, where: dict[str, Any], key: str, path: str, kind: type[T]) -> T:
         value = where.get(key, _MISSING)
         if value is _MISSING:
@@ -407,29 +446,15 @@ class StreamRecord:
 
     # --- images ---------------------------------------------------------------------------
 
-    def _image(self, name: str) -> Any:
-        image = self._ddb.get(name)
-        if image is None:
-            return None
-        try:
-            return _decode_image(image, self._numbers, name)
-        except AttributeDecodeError as exc:
-            raise _with_record(exc, self) from None
-
-    @_cached
-    def keys(self) -> dict[str, Any]:
-        """The changed item's primary key attributes, decoded."""
-        return self._image("Keys")  # type: ignore[no-any-return] # present: checked at creation
-
-    @_cached
-    def new_image(self) -> dict[str, Any] | None:
-        """The item after the change, decoded; ``None`` for REMOVE or a view type without it."""
-        return self._image("NewImage")  # type: ignore[no-any-return]
-
-    @_cached
-    def old_image(self) -> dict[str, Any] | None:
-        """The item before the change, decoded; ``None`` for INSERT or a view without it."""
-        return self._image("OldImage")  # type: ignore[no-any-return]
+    keys: dict[str, Any] = _image("Keys", "The changed item's primary key attributes, decoded.")
+    new_image: dict[str, Any] | None = _image(
+        "NewImage",
+        "The item after the change, decoded; ``None`` for REMOVE or a view type without it.",
+    )
+    old_image: dict[str, Any] | None = _image(
+        "OldImage",
+        "The item before the change, decoded; ``None`` for INSERT or a view without it.",
+    )
 
     def _value(self, image_name: str, name: str, default: Any) -> Any:
         cached = self.__dict__.get(_CACHED_IMAGE[image_name], _MISSING)
@@ -548,6 +573,11 @@ class StreamRecord:
 
 
 _CACHED_IMAGE = {"NewImage": "new_image", "OldImage": "old_image"}
+
+# StreamRecord refuses attribute assignment; records are made by setting the instance dict
+# whole, in one call, through the descriptor that object.__setattr__ would use.
+_new_record = object.__new__
+_set_fields = StreamRecord.__dict__["__dict__"].__set__
 
 
 def _epoch() -> _dt.datetime:
@@ -761,11 +791,52 @@ def parse_event(event: Mapping[str, Any], *, numbers: NumberMode = "auto") -> li
 
 
 def _lambda_record(raw: dict[str, Any], index: int | None, numbers: NumberMode) -> StreamRecord:
-    """A record of a Lambda DynamoDB event, once ``raw`` is known to be a dict."""
+    """A record of a Lambda DynamoDB event, once ``raw`` is known to be a dict.
+
+    Every record of an event passes here, so the required fields are checked with a few
+    direct look-ups; :func:`_diagnose` names the field only when one is wrong.
+    """
+    try:
+        ddb = raw["dynamodb"]
+        sequence = ddb["SequenceNumber"]
+        keys = ddb["Keys"]
+        event_name = _EVENT_NAMES[raw["eventName"]]
+        event_id = raw["eventID"]
+    except (KeyError, TypeError):
+        _lambda_diagnose(raw, index)
+    if (
+        type(event_id) is not str
+        or type(ddb) is not dict
+        or type(keys) is not dict
+        or type(sequence) is not str
+        or not sequence.isdigit()
+        or not sequence.isascii()
+    ):
+        _lambda_diagnose(raw, index)
+    record = _new_record(StreamRecord)
+    fields = {
+        "raw": raw,
+        "_ddb": ddb,
+        "event_id": event_id,
+        "event_name": event_name,
+        "sequence_number": sequence,
+        "index": index,
+    }
+    if numbers != "auto":
+        fields["_numbers"] = numbers
+    # Nearly every handler reads the keys, one or two plain values: decoding them now costs
+    # less than a first read would. Malformed keys are left to raise on that first read.
+    decoded_keys = _decode_or_none(keys, numbers)
+    if decoded_keys is not None:
+        fields["keys"] = decoded_keys
+    _set_fields(record, fields)
+    return record
+
+
+def _lambda_diagnose(raw: dict[str, Any], index: int | None) -> NoReturn:
     ddb = raw.get("dynamodb")
     holder = ddb if type(ddb) is dict else {}
-    sequence = "dynamodb.SequenceNumber"
-    return StreamRecord._make(raw, raw, holder, "SequenceNumber", sequence, index, numbers)
+    _diagnose(raw, index, holder, "SequenceNumber", "dynamodb.SequenceNumber")
 
 
 def _not_a_stream_event(event: Mapping[str, Any]) -> str:
