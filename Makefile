@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) examples/decode_event.py examples/events/score_inserted.json
+	$(PY) examples/score_pipeline/demo.py
 
 test: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks examples

@@ -11,11 +11,25 @@ Environment: ``TABLE_NAME`` (required), ``TTL_DELETES`` (``ignore`` or ``subtrac
 from __future__ import annotations
 
 import os
+from typing import Any
 
+from streamflow import Router
 from streamflow.recipes.scores import scores_router
 
-router = scores_router(
-    table=os.environ["TABLE_NAME"],
-    ttl_deletes="subtract" if os.environ.get("TTL_DELETES") == "subtract" else "ignore",
-)
+
+def build_router(dynamodb: Any = None) -> Router:
+    """The processor's router, configured from the environment.
+
+    Args:
+        dynamodb: a boto3 DynamoDB client; without one, a default client is made on first
+            use (in Lambda, the function's role and Region).
+    """
+    return scores_router(
+        table=os.environ["TABLE_NAME"],
+        dynamodb=dynamodb,
+        ttl_deletes="subtract" if os.environ.get("TTL_DELETES") == "subtract" else "ignore",
+    )
+
+
+router = build_router()
 handler = router.lambda_handler
