@@ -2,8 +2,8 @@
 
     python examples/decode_event.py examples/events/score_inserted.json
 
-This is what `make demo` runs until the score pipeline lands. It reads the event exactly as
-a handler would, with ``streamflow.parse_event``.
+It reads the event exactly as a handler would, with ``streamflow.parse_event``; pipe any
+Lambda stream event in JSON to it to see what your handler would get.
 """
 
 from __future__ import annotations
