@@ -2,8 +2,8 @@
 
     python examples/decode_event.py examples/events/score_inserted.json
 
-It reads the event exactly as a handler would, with ``streamflow.parse_event``; pipe any
-Lambda stream event in JSON to it to see what your handler would get.
+It reads the event exactly as a handler would, with ``streamflow.parse_event``: give it any
+Lambda stream event saved as JSON to see what your handler would get.
 """
 
 from __future__ import annotations
