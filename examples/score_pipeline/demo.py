@@ -41,10 +41,10 @@ sys.path.insert(0, str(HERE))
 
 from local_api import LocalApi  # noqa: E402
 from local_dynamodb import moto_server  # noqa: E402
+from table import create_table, stored_totals  # noqa: E402
 
 from streamflow import Router  # noqa: E402
-from streamflow.codec import deserialize_item, serialize_item  # noqa: E402
-from streamflow.recipes.scores import DEFAULT_TASKS, task_item  # noqa: E402
+from streamflow.recipes.scores import DEFAULT_TASKS  # noqa: E402
 from streamflow.runner import RunSummary  # noqa: E402
 from streamflow.testing import CapacityMeter  # noqa: E402
 
@@ -320,43 +320,6 @@ def _local_credentials() -> None:
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "demo")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "demo")
     os.environ.setdefault("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
-
-
-def create_table(dynamodb: Any, table: str) -> None:
-    """The single table with its stream and TTL, and the task mappings."""
-    dynamodb.create_table(
-        TableName=table,
-        KeySchema=[
-            {"AttributeName": "PK", "KeyType": "HASH"},
-            {"AttributeName": "SK", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "PK", "AttributeType": "S"},
-            {"AttributeName": "SK", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-    )
-    dynamodb.get_waiter("table_exists").wait(
-        TableName=table, WaiterConfig={"Delay": 2, "MaxAttempts": 60}
-    )
-    dynamodb.update_time_to_live(
-        TableName=table,
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiresAt"},
-    )
-    for task, points in TASKS.items():
-        dynamodb.put_item(TableName=table, Item=serialize_item(task_item(task, points)))
-
-
-def stored_totals(dynamodb: Any, table: str) -> dict[str, tuple[int, int]]:
-    """Every user's (total, count) as the table holds it."""
-    totals: dict[str, tuple[int, int]] = {}
-    for page in dynamodb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
-        for raw in page["Items"]:
-            item = deserialize_item(raw)
-            if item["SK"] == "TOTAL":
-                totals[item["PK"].removeprefix("USER#")] = (int(item["total"]), int(item["count"]))
-    return totals
 
 
 # -- the report ------------------------------------------------------------------------------

@@ -11,17 +11,27 @@ Each request becomes the event a REST API proxy integration sends (``httpMethod`
 ``headers``, ``body``, ``isBase64Encoded``) becomes the HTTP answer. As with a REST API, a path
 with no resource answers 403 ``Missing Authentication Token``, and a handler that raises or
 returns something that is not a proxy response answers 502 ``Internal server error``.
+
+Run on its own, it serves ``handlers/submit.py`` at ``POST /scores`` until Ctrl-C (the submit
+handler reads ``TABLE_NAME`` and boto3's settings, such as ``AWS_ENDPOINT_URL``, from the
+environment)::
+
+    python examples/score_pipeline/local_api.py --port 8000
 """
 
 from __future__ import annotations
 
+import argparse
 import base64
 import json
+import pathlib
+import signal
+import sys
 import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -186,3 +196,26 @@ def _request_handler(api: LocalApi) -> type[BaseHTTPRequestHandler]:
             """Requests are counted, not logged: the demo prints its own progress."""
 
     return Handler
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Serve ``handlers/submit.py`` at ``POST /scores`` until Ctrl-C or SIGTERM."""
+    parser = argparse.ArgumentParser(description="POST /scores on 127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000, help="the port (0: any free one)")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent / "handlers"))
+    from submit import handler
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with LocalApi(handler, resource="/scores", port=args.port) as api:
+        print(f"POST /scores served at {api.url}; Ctrl-C stops it", flush=True)
+        try:
+            stop.wait()
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -14,13 +14,20 @@ therefore serves one request at a time and, while it runs, lets moto's DynamoDB 
 a transaction as AWS does: every condition is checked first, and the writes are applied only
 when all hold, so a cancelled transaction writes nothing and emits no stream record. The
 library never relies on any of this: it is the demo's stand-in for AWS.
+
+Run on its own, it serves in the foreground until Ctrl-C, for the local run described in
+``examples/score_pipeline/README.md``::
+
+    python examples/score_pipeline/local_dynamodb.py --port 5000
 """
 
 from __future__ import annotations
 
+import argparse
 import logging
+import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -28,8 +35,15 @@ __all__ = ["moto_server"]
 
 
 @contextmanager
-def moto_server() -> Iterator[str]:
-    """Run moto's server on a free port of 127.0.0.1; yields its URL."""
+def moto_server(port: int = 0) -> Iterator[str]:
+    """Run moto's server on 127.0.0.1; yields its URL.
+
+    Args:
+        port: the port; 0 picks a free one.
+
+    Raises:
+        OSError: the port is taken.
+    """
     from moto.dynamodb.models import DynamoDBBackend
     from moto.moto_server.werkzeug_app import (
         DomainDispatcherApplication,
@@ -40,7 +54,7 @@ def moto_server() -> Iterator[str]:
 
     logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
     app = DomainDispatcherApplication(create_backend_app)
-    server = make_server("127.0.0.1", 0, app, threaded=False, request_handler=MotoRequestHandler)
+    server = make_server("127.0.0.1", port, app, threaded=False, request_handler=MotoRequestHandler)
     thread = threading.Thread(target=server.serve_forever, name="moto", daemon=True)
     original = DynamoDBBackend.transact_write_items
     DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign,assignment]
@@ -124,3 +138,23 @@ def _transact_write_items(backend: Any, transact_items: list[dict[str, Any]]) ->
                 expression_attribute_names=names,
                 expression_attribute_values=values,
             )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Serve until Ctrl-C or SIGTERM."""
+    parser = argparse.ArgumentParser(description="moto's DynamoDB server, atomic transactions")
+    parser.add_argument("--port", type=int, default=5000, help="the port (0: any free one)")
+    args = parser.parse_args(argv)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with moto_server(args.port) as url:
+        print(f"DynamoDB (moto) at {url}; Ctrl-C stops it", flush=True)
+        try:
+            stop.wait()
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
