@@ -100,3 +100,31 @@ def test_cfn_lint_reports_no_errors(
     broken = tmp_path / "broken.json"  # the check can fail: a template with an error
     broken.write_text(json.dumps({"Resources": {"X": {"Type": "AWS::Nope::Thing"}}}))
     assert _cfn_lint(broken).returncode & 2
+
+
+def test_functions_code_is_built_with_streamflow_and_imports_alone(
+    template: tuple[dict[str, Any], pathlib.Path],
+) -> None:
+    functions = resources(template[0], "AWS::Lambda::Function")
+    assert sorted(f["Handler"] for f in functions) == ["process.handler", "submit.handler"]
+    [key] = {f["Code"]["S3Key"] for f in functions}  # one asset for both functions
+    asset = template[1].parent / f"asset.{key.removesuffix('.zip')}"
+    names = {p.name for p in asset.iterdir()}
+    assert names == {"process.py", "submit.py", "streamflow", "typing_extensions.py"}
+    assert not list(asset.rglob("__pycache__"))
+    # What Lambda does with /var/task: import each handler with nothing but the asset on the
+    # path (no site-packages, so the library comes from the asset or not at all).
+    probe = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import process, submit, streamflow; "
+        "assert streamflow.__file__.startswith(sys.argv[1]), streamflow.__file__; "
+        "assert callable(process.handler) and callable(submit.handler); print('ok')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", probe, str(asset)],
+        capture_output=True,
+        text=True,
+        env={"TABLE_NAME": "scores", "PATH": os.environ.get("PATH", "")},
+        timeout=60,
+        check=False,
+    )
+    assert done.stdout.strip() == "ok", done.stderr

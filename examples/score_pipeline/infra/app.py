@@ -7,9 +7,10 @@ uses (``process.router.filter_criteria()``), so the deployed filter and the code
 apart. ``build_app(outdir=...)`` synthesises the same app offline (no AWS account): the tests
 do that and check the template.
 
-The functions' code is the directory named by the ``STREAMFLOW_LAMBDA_ASSET`` environment
-variable, default ``build/lambda``: the handlers plus streamflow installed into it, e.g.
-``pip install . --target build/lambda && cp examples/score_pipeline/handlers/*.py build/lambda``.
+The functions' code is built at synthesis, on this machine (no Docker): the two handlers, the
+``streamflow`` package of this checkout and ``typing_extensions`` (boto3 is in Lambda's Python
+runtime). Its asset hash is that of the built directory, so a change to the library deploys
+new code even when the handlers did not change.
 """
 
 from __future__ import annotations
@@ -17,10 +18,51 @@ from __future__ import annotations
 import importlib.util
 import os
 import pathlib
+import shutil
 from typing import Any
 
 HERE = pathlib.Path(__file__).resolve().parent
 HANDLERS = HERE.parent / "handlers"
+PACKAGE = HERE.parents[2] / "src" / "streamflow"
+
+
+def build_lambda_code(output_dir: str | os.PathLike[str]) -> None:
+    """Write the functions' code into ``output_dir``: handlers, streamflow, typing_extensions.
+
+    The directory is what Lambda unpacks into ``/var/task``: ``submit.handler`` and
+    ``process.handler`` import ``streamflow`` from it.
+    """
+    import typing_extensions
+
+    out = pathlib.Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("submit.py", "process.py"):
+        shutil.copy2(HANDLERS / name, out / name)
+    shutil.copytree(
+        PACKAGE, out / "streamflow", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+    )
+    shutil.copy2(typing_extensions.__file__, out / "typing_extensions.py")
+
+
+def _lambda_code() -> Any:
+    """``lambda_.Code`` built by :func:`build_lambda_code` through CDK's local bundling."""
+    import aws_cdk as cdk
+    import jsii
+    from aws_cdk import aws_lambda as lambda_
+
+    @jsii.implements(cdk.ILocalBundling)
+    class Local:
+        def try_bundle(self, output_dir: str, *options: Any, **more: Any) -> bool:
+            build_lambda_code(output_dir)
+            return True  # always built here: the image below is never pulled
+
+    return lambda_.Code.from_asset(
+        str(HANDLERS),
+        asset_hash_type=cdk.AssetHashType.OUTPUT,
+        bundling=cdk.BundlingOptions(
+            image=lambda_.Runtime.PYTHON_3_12.bundling_image, local=Local()
+        ),
+    )
 
 
 def _processor_router() -> Any:
@@ -34,12 +76,11 @@ def _processor_router() -> Any:
     return module.router
 
 
-def build_app(*, outdir: str | None = None, asset: str | None = None) -> Any:
+def build_app(*, outdir: str | None = None) -> Any:
     """The CDK app with the score pipeline stack.
 
     Args:
         outdir: where ``app.synth()`` writes the cloud assembly.
-        asset: the directory of the functions' code (see the module docstring).
 
     Returns:
         The ``aws_cdk.App``.
@@ -52,7 +93,6 @@ def build_app(*, outdir: str | None = None, asset: str | None = None) -> Any:
     from aws_cdk import aws_lambda_event_sources as sources
     from aws_cdk import aws_sqs as sqs
 
-    code_dir = asset or os.environ.get("STREAMFLOW_LAMBDA_ASSET") or str(HANDLERS)
     app = cdk.App(outdir=outdir)
     stack = cdk.Stack(app, "ScorePipeline")
 
@@ -67,7 +107,7 @@ def build_app(*, outdir: str | None = None, asset: str | None = None) -> Any:
         removal_policy=cdk.RemovalPolicy.DESTROY,
     )
     environment = {"TABLE_NAME": table.table_name}
-    code = lambda_.Code.from_asset(code_dir)
+    code = _lambda_code()
 
     submit = lambda_.Function(
         stack,
