@@ -162,6 +162,8 @@ def build_app(*, outdir: str | None = None) -> Any:
     )
     cdk.CfnOutput(stack, "ApiUrl", value=api.url)
     cdk.CfnOutput(stack, "TableName", value=table.table_name)
+    cdk.CfnOutput(stack, "ProcessorName", value=processor.function_name)
+    cdk.CfnOutput(stack, "FailureQueueUrl", value=failures.queue_url)
     return app
 
 
