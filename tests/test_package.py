@@ -31,6 +31,7 @@ LAYERS = {
     "runner": 5,
     "recipes": 6,
     "cli": 7,
+    "main": 8,  # __main__.py: python -m streamflow
     "__init__": 8,
 }
 
