@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import math
+from collections import OrderedDict
 from decimal import Decimal
 from typing import Any
 
@@ -139,6 +140,82 @@ def test_error_path_without_prefix() -> None:
     with pytest.raises(AttributeDecodeError) as info:
         deserialize({"M": {"a": {"L": [{"Q": 1}]}}})
     assert info.value.path == "a[0]"
+
+
+@pytest.mark.parametrize(
+    ("name", "path"),
+    [
+        ("", 'NewImage.m[""]'),
+        ("a.b", 'NewImage.m["a.b"]'),
+        ("x[0]", 'NewImage.m["x[0]"]'),
+        ('say "hi"', 'NewImage.m["say \\"hi\\""]'),
+        ("tab\there", 'NewImage.m["tab\\there"]'),
+        ("first name", "NewImage.m.first name"),
+        ("ünïcode", "NewImage.m.ünïcode"),
+    ],
+)
+def test_error_path_quotes_names_that_would_make_it_ambiguous(name: str, path: str) -> None:
+    image = {"m": {"M": {name: {"N": "x"}}}}
+    with pytest.raises(AttributeDecodeError) as info:
+        deserialize_item(image, path="NewImage")
+    assert info.value.path == path
+    with pytest.raises(AttributeEncodeError) as encoded:
+        serialize_item({"m": {name: float("nan")}})
+    assert encoded.value.path == path.removeprefix("NewImage.")
+
+
+def test_error_path_of_an_empty_top_level_name() -> None:
+    with pytest.raises(AttributeDecodeError) as info:
+        deserialize_item({"": {"N": "x"}})
+    assert info.value.path == '[""]'
+    with pytest.raises(AttributeDecodeError) as info:
+        deserialize_item({"": {"N": "x"}}, path="OldImage")
+    assert info.value.path == 'OldImage[""]'
+
+
+def test_string_subclasses_mappings_and_tuples_decode_as_their_json_kind() -> None:
+    class Text(str):
+        def __str__(self) -> str:
+            return "not this"
+
+    decoded = deserialize(
+        {
+            "M": {
+                "s": {"S": Text("a")},
+                "n": {"N": Text("1.5")},
+                "ss": {"SS": (Text("x"), "y")},
+                "ns": {"NS": [Text("2")]},
+                "l": {"L": ({"S": "z"},)},
+                "m": {"M": OrderedDict(k={"BOOL": True})},
+            }
+        }
+    )
+    assert decoded == {
+        "s": "a",
+        "n": Decimal("1.5"),
+        "ss": {"x", "y"},
+        "ns": {2},
+        "l": ["z"],
+        "m": {"k": True},
+    }
+    assert type(decoded["s"]) is str
+    assert all(type(member) is str for member in decoded["ss"])
+
+
+@pytest.mark.parametrize(
+    ("wire", "reason"),
+    [
+        ({"S": 5}, "S value must be a string, got number"),
+        ({"L": {"a": 1}}, "L value must be an array, got object"),
+        ({"M": [1]}, "M value must be an object, got array"),
+        ({"SS": "a"}, "SS value must be an array, got string"),
+        ({"SS": [1]}, "string set member must be a string, got number"),
+    ],
+)
+def test_type_errors_name_two_different_kinds(wire: dict[str, Any], reason: str) -> None:
+    with pytest.raises(AttributeDecodeError) as info:
+        deserialize(wire)
+    assert info.value.reason == reason
 
 
 def test_non_object_attribute_value_is_a_typed_error() -> None:

@@ -717,6 +717,18 @@ def test_attr_maps_and_paths_use_the_attribute_name() -> None:
     ]
 
 
+def test_paths_quote_attribute_names_with_dots() -> None:
+    @dataclass
+    class Odd:
+        dotted: Annotated[int, Attr("a.b")]
+        nested: dict[str, int]
+
+    assert problems_of(Odd, {"a.b": "x", "nested": {"": "y", "c.d": 1}}) == [
+        ('["a.b"]', "expected int, got str"),
+        ('nested[""]', "expected int, got str"),
+    ]
+
+
 def test_attr_is_a_value_object() -> None:
     assert Attr("PK") == Attr("PK")
     assert hash(Attr("PK")) == hash(Attr("PK"))

@@ -35,6 +35,7 @@ from streamflow._models_convert import (
     set_of,
     union,
 )
+from streamflow.errors import _name_segment
 
 __all__ = ["Attr", "converter_for"]
 
@@ -250,7 +251,7 @@ def _compile_model(model: type, building: dict[type, Converter]) -> Converter:
         keys[key] = field
         compiled = _compile(tp, f"{name}.{field}", building)
         is_required = required if explicit is None else explicit
-        fields.append((field, key, compiled.fn, compiled.exact, is_required, f".{key}"))
+        fields.append((field, key, compiled.fn, compiled.exact, is_required, _name_segment(key)))
     return convert
 
 

@@ -21,6 +21,8 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, NoReturn
 
+from streamflow.errors import _name_segment
+
 __all__ = [
     "SCALARS",
     "Compiled",
@@ -452,7 +454,8 @@ def mapping(item: Compiled, expected: str) -> Compiled:
                 try:
                     out[key] = fn(member)
                 except Invalid as invalid:
-                    problems.extend((f".{key}{path}", reason) for path, reason in invalid.problems)
+                    segment = _name_segment(key)
+                    problems.extend((segment + path, reason) for path, reason in invalid.problems)
         if problems:
             raise Invalid(problems)
         return out

@@ -43,7 +43,7 @@ import sys
 from collections.abc import Mapping
 from decimal import Decimal
 
-from streamflow.errors import AttributeDecodeError, AttributeEncodeError
+from streamflow.errors import AttributeDecodeError, AttributeEncodeError, _name_segment
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a cold-start cost)
 
@@ -225,12 +225,14 @@ def _slow_value(av: object, number: Callable[[str], Any], depth: int) -> Any:
     if not isinstance(av, Mapping) or len(av) != 1:
         raise _shape_failure(av)
     ((tag, inner),) = av.items()
+    # Subclasses are welcome here (a StrEnum member, an OrderedDict, a tuple): the fast path
+    # takes only the exact JSON types, and hands anything else over.
     if tag == "S":
-        if type(inner) is str:
-            return inner
+        if isinstance(inner, str):
+            return _plain_str(inner)
     elif tag == "N":
-        if type(inner) is str:
-            return number(inner)
+        if isinstance(inner, str):
+            return number(_plain_str(inner))
     elif tag == "BOOL":
         if type(inner) is bool:
             return inner
@@ -239,11 +241,11 @@ def _slow_value(av: object, number: Callable[[str], Any], depth: int) -> Any:
             return None
         raise _Fail(f"NULL value must be true, got {inner!r}")
     elif tag == "M":
-        if type(inner) is dict:
+        if isinstance(inner, Mapping):
             _check_depth(depth)
             return _slow_container(inner.items(), number, depth + 1)
     elif tag == "L":
-        if type(inner) is list:
+        if isinstance(inner, (list, tuple)):
             _check_depth(depth)
             return list(_slow_container(enumerate(inner), number, depth + 1).values())
     elif tag == "B":
@@ -268,7 +270,7 @@ def _slow_container(
         try:
             out[key] = _slow_value(av, number, depth)
         except _Fail as fail:
-            fail.trail.append(f"[{key}]" if type(key) is int else f".{key}")
+            fail.trail.append(f"[{key}]" if type(key) is int else _name_segment(key))
             raise
     return out
 
@@ -296,23 +298,28 @@ def _shape_failure(av: object) -> _Fail:
     return _Fail(f"AttributeValue must have exactly one type descriptor, got {keys}")
 
 
+def _plain_str(value: str) -> str:
+    """``value`` as an exact ``str`` (a subclass's own ``__str__`` is not consulted)."""
+    return value if type(value) is str else str.__str__(value)
+
+
 def _string(value: object) -> str:
-    if type(value) is str:
-        return value
+    if isinstance(value, str):
+        return _plain_str(value)
     raise _Fail(f"string set member must be a string, got {_json_type(value)}")
 
 
 def _number_text(number: Callable[[str], Any]) -> Callable[[object], Any]:
     def member(value: object) -> Any:
-        if type(value) is str:
-            return number(value)
+        if isinstance(value, str):
+            return number(_plain_str(value))
         raise _Fail(f"number set member must be a string of digits, got {_json_type(value)}")
 
     return member
 
 
 def _set(tag: str, inner: object, member: Callable[[Any], Any]) -> set[Any]:
-    if type(inner) is not list:
+    if not isinstance(inner, (list, tuple)):
         raise _Fail(f"{tag} value must be an array, got {_json_type(inner)}")
     if not inner:
         raise _Fail(f"{tag} set is empty; DynamoDB sets hold at least one member")
@@ -552,7 +559,7 @@ def _decode_attribute(av: Any, numbers: str, path: str, name: str) -> Any:
     try:
         return _DECODERS[numbers].value(av, 0)
     except _Fail as fail:
-        fail.trail.append(f".{name}")
+        fail.trail.append(_name_segment(name))
         raise AttributeDecodeError(fail.path(path), fail.reason) from None
 
 
@@ -599,7 +606,7 @@ def _encode(value: Any, depth: int, binary: str) -> dict[str, Any]:
             try:
                 out[key] = _encode(item, depth + 1, binary)
             except _Fail as fail:
-                fail.trail.append(f".{key}")
+                fail.trail.append(_name_segment(key))
                 raise
         return {"M": out}
     if isinstance(value, (list, tuple)):
@@ -718,7 +725,7 @@ def serialize_item(item: Mapping[str, Any], *, binary: BinaryMode = "bytes") -> 
         try:
             out[name] = _encode(value, 0, binary)
         except _Fail as fail:
-            fail.trail.append(f".{name}")
+            fail.trail.append(_name_segment(name))
             raise AttributeEncodeError(fail.path(""), fail.reason) from None
     return out
 

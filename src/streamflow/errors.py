@@ -38,6 +38,22 @@ __all__ = [
 ]
 
 
+_NOT_PLAIN = frozenset('.[]"\\\x7f') | frozenset(map(chr, range(32)))
+
+
+def _name_segment(name: object) -> str:
+    """One attribute name as a step of an error's path: ``.points``, or ``["a.b"]`` (JSON
+    text in brackets) for a name that is empty or holds a character that would make the
+    path ambiguous (``.``, brackets, quotes, backslashes, control characters)."""
+    if type(name) is not str:
+        name = str(name)
+    if name and _NOT_PLAIN.isdisjoint(name):
+        return "." + name
+    import json  # only errors with odd names come here: keep it off the import path
+
+    return "[" + json.dumps(name, ensure_ascii=False) + "]"
+
+
 class StreamflowError(Exception):
     """Root of every error that streamflow raises on purpose."""
 
