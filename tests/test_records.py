@@ -13,9 +13,13 @@ from typing import Any
 
 import boto3
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from streamflow import EventName, StreamRecord, StreamViewType, parse_event, testing
+from streamflow.codec import deserialize_item, serialize_item
 from streamflow.errors import AttributeDecodeError, RecordShapeError
+from tests import strategies
 
 ITEM = {
     "PK": "SCORE#01JD8X",
@@ -137,6 +141,42 @@ def test_new_value_decodes_one_attribute() -> None:
     assert "new_image" not in record.__dict__  # the rest was not decoded
     assert record.new_image is not None
     assert record.new_value("blob") == b"\x00\xff"
+
+
+@given(
+    item=strategies.items,
+    keys=st.sampled_from([("S", "k"), ("N", "12"), ("N", "1.5"), ("B", "AAE=")]),
+    numbers=st.sampled_from(["auto", "decimal", "float"]),
+)
+@settings(max_examples=150)
+def test_single_values_and_keys_agree_with_the_decoded_image(
+    item: dict[str, Any], keys: tuple[str, str], numbers: Any
+) -> None:
+    tag, text = keys
+    full = serialize_item({**item, "PK": "p"}, binary="base64")
+    full["SK"] = {tag: text}
+    raw = testing.event(testing.insert({"PK": "p", "SK": "s"}))["Records"][0]
+    raw["dynamodb"]["Keys"] = {"PK": {"S": "p"}, "SK": {tag: text}}
+    raw["dynamodb"]["NewImage"] = full
+    [fresh] = parse_event({"Records": [raw]}, numbers=numbers)
+    [decoded] = parse_event({"Records": [raw]}, numbers=numbers)
+    assert decoded.new_image is not None
+    for name in full:  # read one by one before the image is decoded, then after
+        value = fresh.new_value(name)
+        assert value == decoded.new_image[name]
+        assert type(value) is type(decoded.new_image[name])
+        assert decoded.new_value(name) is decoded.new_image[name]
+    assert "new_image" not in fresh.__dict__
+    assert fresh.keys == deserialize_item(raw["dynamodb"]["Keys"], numbers=numbers)
+
+
+def test_a_malformed_key_still_raises_on_first_read() -> None:
+    raw = testing.event(testing.insert({"PK": "p", "SK": "s"}))["Records"][0]
+    raw["dynamodb"]["Keys"]["SK"] = {"N": "not a number"}
+    [record] = parse_event({"Records": [raw]})
+    with pytest.raises(AttributeDecodeError) as info:
+        record.keys  # noqa: B018
+    assert info.value.path == "Keys.SK"
 
 
 def test_images_are_decoded_once_and_cached() -> None:

@@ -466,6 +466,9 @@ class StreamRecord:
         av = image.get(name, _MISSING)
         if av is _MISSING:
             return default
+        return self._decode_value(av, image_name, name)
+
+    def _decode_value(self, av: Any, image_name: str, name: str) -> Any:
         try:
             return _decode_attribute(av, self._numbers, image_name, name)
         except AttributeDecodeError as exc:
@@ -483,6 +486,30 @@ class StreamRecord:
         >>> r.new_value("n"), r.new_value("missing", 0)
         (5, 0)
         """
+        # _value inlined, with its commonest cases (a string or a plain integer of an image
+        # not decoded yet) answered without a call: handlers read a value or two per record.
+        # _decode_attribute takes the same shortcuts for every other path.
+        if "new_image" not in self.__dict__:
+            image = self._ddb.get("NewImage")
+            if image is None:
+                return default
+            av = image.get(name, _MISSING)
+            if av is _MISSING:
+                return default
+            if type(av) is dict and len(av) == 1:
+                text = av.get("S")
+                if type(text) is str:
+                    return text
+                text = av.get("N")
+                if (
+                    type(text) is str
+                    and text.isdigit()
+                    and len(text) <= _MAX_INT_DIGITS
+                    and text.isascii()
+                    and self._numbers == "auto"
+                ):
+                    return int(text)
+            return self._decode_value(av, "NewImage", name)
         return self._value("NewImage", name, default)
 
     def old_value(self, name: str, default: Any = None) -> Any:
@@ -573,6 +600,7 @@ class StreamRecord:
 
 
 _CACHED_IMAGE = {"NewImage": "new_image", "OldImage": "old_image"}
+_MAX_INT_DIGITS = 38  # DynamoDB's precision: plain digits up to this length are always valid
 
 # StreamRecord refuses attribute assignment; records are made by setting the instance dict
 # whole, in one call, through the descriptor that object.__setattr__ would use.
@@ -826,9 +854,18 @@ def _lambda_record(raw: dict[str, Any], index: int | None, numbers: NumberMode) 
         fields["_numbers"] = numbers
     # Nearly every handler reads the keys, one or two plain values: decoding them now costs
     # less than a first read would. Malformed keys are left to raise on that first read.
-    decoded_keys = _decode_or_none(keys, numbers)
-    if decoded_keys is not None:
-        fields["keys"] = decoded_keys
+    # Keys are scalars, and nearly always strings: those are taken here without a call.
+    texts = {}
+    for name, av in keys.items():
+        if type(av) is dict and len(av) == 1 and type(text := av.get("S")) is str:
+            texts[name] = text
+        else:
+            decoded = _decode_or_none(keys, numbers)
+            if decoded is not None:
+                fields["keys"] = decoded
+            break
+    else:
+        fields["keys"] = texts
     _set_fields(record, fields)
     return record
 
