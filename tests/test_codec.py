@@ -81,6 +81,14 @@ def test_numbers_float_policy_is_lossy_by_design() -> None:
     assert big != 12345678901234567890123  # documented: floats lose digits
 
 
+def test_float_policy_merges_set_members_that_round_alike_but_rejects_real_duplicates() -> None:
+    close = ["99999999999999988304076857716743602178", "99999999999999988304076857716743602177"]
+    assert deserialize({"NS": close}, numbers="float") == {float(close[0])}
+    assert deserialize({"NS": close}, numbers="decimal") == {Decimal(n) for n in close}
+    with pytest.raises(AttributeDecodeError, match="duplicate members"):
+        deserialize({"NS": ["1", "1.0"]}, numbers="float")
+
+
 def test_unknown_number_policy_is_rejected() -> None:
     with pytest.raises(ValueError, match="numbers must be"):
         deserialize({"N": "1"}, numbers="int")  # type: ignore[arg-type]

@@ -253,6 +253,10 @@ def _slow_value(av: object, number: Callable[[str], Any], depth: int) -> Any:
     elif tag == "SS":
         return _set(tag, inner, _string)
     elif tag == "NS":
+        if number is _number_float:
+            # Duplicates are judged on the exact numbers, as DynamoDB does; distinct numbers
+            # that round to one float then merge, which is the lossy policy's documented cost.
+            return {float(member) for member in _set(tag, inner, _number_text(_number_decimal))}
         return _set(tag, inner, _number_text(number))
     elif tag == "BS":
         return _set(tag, inner, _binary)
