@@ -145,8 +145,12 @@ class Driver:
     def call(self, handler: Callable[..., Any], args: list[Any]) -> Any:
         result = handler(*args)
         if result is not None and hasattr(result, "__await__"):
-            return self._loop().run_until_complete(result)
+            return self.wait(result)
         return result
+
+    def wait(self, awaitable: Any) -> Any:
+        """Drive what an ``async def`` handler returned to completion; its result."""
+        return self._loop().run_until_complete(awaitable)
 
     def _loop(self) -> Any:
         import threading

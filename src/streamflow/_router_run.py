@@ -18,12 +18,13 @@ The order of work, which the Router and Partial failures pages document:
 from __future__ import annotations
 
 import time
+from collections import Counter  # loaded with collections.abc anyway
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from streamflow._router_calls import Driver
 from streamflow._router_report import BatchResult, RecordFailure, Value, Window
 from streamflow.errors import RecordShapeError, UnmatchedRecordError
-from streamflow.records import StreamRecord
+from streamflow.records import StreamRecord, _lambda_record
 
 __all__ = ["Route", "Settings", "run_batch"]
 
@@ -34,6 +35,9 @@ if TYPE_CHECKING:
     from streamflow._router_calls import ArgumentKind
 
     RouteKind = Literal["record", "batch", "window"]
+    # A record route ready to call: the route, its handler, and whether it takes the record
+    # alone.
+    _Call = tuple["Route", Callable[..., Any], bool]
 
 
 class Route(Value):
@@ -70,19 +74,30 @@ class _Batch:
         self.context = context
         self.driver = Driver()
         self.records: list[StreamRecord | None] = [None] * count
-        self.sequence_numbers: list[str | None] = [None] * count
+        self.masks = [0] * count  # per record, the routes it matched: bit i for routes[i]
+        self.needed: dict[int, int] = {0: 0}  # per mask, how many routes it names
+        self.matched = 0  # records that matched a route
+        self.unread: dict[int, str | None] = {}  # records that could not be read: raw numbers
         self.failures: dict[int, RecordFailure] = {}
         self.stop_at = count
-        self.ran = [0] * count  # handlers completed, per record
-        self.matched = [0] * count  # routes matched, per record
+        self.ran = [0] * count  # handlers completed, per record (but see ``reached``)
+        # Per mask, the record routes to call. The in-order loop does not count them in
+        # ``ran``: it completed them for every record below ``reached`` that did not fail.
+        self.runs: dict[int, tuple[_Call, ...]] = {0: ()}
+        self.reached = 0
         self.lock = threading.Lock()
+
+    def sequence_number(self, index: int) -> str | None:
+        """The record's, or the usable one of a record that could not be read, or None."""
+        record = self.records[index]
+        return record.sequence_number if record is not None else self.unread.get(index)
 
     def fail(self, index: int, route: str | None, error: BaseException) -> None:
         with self.lock:
             if index not in self.failures:
                 self.failures[index] = RecordFailure(
                     index=index,
-                    sequence_number=self.sequence_numbers[index],
+                    sequence_number=self.sequence_number(index),
                     route=route,
                     error=error,
                 )
@@ -120,8 +135,6 @@ def _raw_sequence_number(item: object) -> str | None:
 
 
 def _arguments(route: Route, batch: _Batch, record: StreamRecord) -> list[Any]:
-    if route.arguments == ("record",):
-        return [record]
     out: list[Any] = []
     for kind in route.arguments:
         if kind == "record":
@@ -138,16 +151,33 @@ def _arguments(route: Route, batch: _Batch, record: StreamRecord) -> list[Any]:
     return out
 
 
-def _run_record(batch: _Batch, index: int, routes: Sequence[Route]) -> None:
+_RECORD_ONLY = ("record",)
+
+
+def _calls(routes: Iterable[Route]) -> tuple[_Call, ...]:
+    """The record routes among ``routes``, each with its handler and whether it takes the
+    record alone (then it is called with it directly, with no argument list to build)."""
+    return tuple(
+        (route, route.handler, route.arguments == _RECORD_ONLY)
+        for route in routes
+        if route.kind == "record"
+    )
+
+
+def _run_record(batch: _Batch, index: int, calls: tuple[_Call, ...]) -> bool:
+    """Call a record's record routes in order; False when one fails (the rest are skipped)."""
     record = batch.records[index]
     assert record is not None
-    for route in routes:
+    for route, handler, plain in calls:
         try:
-            batch.driver.call(route.handler, _arguments(route, batch, record))
+            result = handler(record) if plain else handler(*_arguments(route, batch, record))
+            if result is not None and hasattr(result, "__await__"):
+                batch.driver.wait(result)
         except Exception as error:
             batch.fail(index, route.name, error)
-            return
+            return False
         batch.ran[index] += 1
+    return True
 
 
 def _failed_positions(
@@ -162,7 +192,7 @@ def _failed_positions(
         return {}
     if isinstance(returned, (str, StreamRecord, tuple)) or not isinstance(returned, Iterable):
         returned = [returned]
-    by_number = {batch.sequence_numbers[i]: i for i in indices}
+    by_number = {batch.sequence_number(i): i for i in indices}
     failed: dict[int, BaseException] = {}
     for item in returned:
         error: BaseException = RuntimeError(f"reported failed by route {route!r}")
@@ -224,12 +254,47 @@ def _run_group(
             batch.ran[index] += 1
 
 
-def _run_concurrently(batch: _Batch, plan: list[list[Route]]) -> None:
+def _run_in_order(batch: _Batch) -> None:
+    """Record routes, record by record in stream order; in stop mode, up to a failure.
+
+    The same calls as :func:`_run_record`, written out: this loop runs for every record, and
+    a function call per record would cost as much as a small handler. It does not count
+    ``ran`` either: ``reached`` says which records it completed (see ``_Batch``).
+    """
+    masks, records, runs, failures = batch.masks, batch.records, batch.runs, batch.failures
+    stop = batch.settings.failure_mode == "stop"
+    wait = batch.driver.wait
+    # Only a failure in this loop moves stop_at (to the failing record, in stop mode: then
+    # the loop ends), so it is read once. Indexing, rather than zip and enumerate, is the
+    # cheapest way through the lists.
+    end = batch.stop_at
+    for index in range(end):
+        calls = runs[masks[index]]
+        if not calls or (failures and index in failures):
+            continue
+        record = records[index]
+        assert record is not None  # it matched a route
+        for route, handler, plain in calls:
+            try:
+                result = handler(record) if plain else handler(*_arguments(route, batch, record))
+                if result is not None and hasattr(result, "__await__"):
+                    wait(result)
+            except Exception as error:
+                batch.fail(index, route.name, error)
+                if stop:
+                    batch.reached = index + 1
+                    return
+                break
+    batch.reached = end
+
+
+def _run_concurrently(batch: _Batch) -> None:
     """Record routes per item key: keys in parallel, each key's records in order."""
+    runs = batch.runs
     groups: dict[Any, list[int]] = {}
-    for index, routes in enumerate(plan):
+    for index, mask in enumerate(batch.masks):
         record = batch.records[index]
-        if routes and record is not None and index not in batch.failures:
+        if runs[mask] and record is not None and index not in batch.failures:
             key = tuple(sorted(record.keys.items()))
             groups.setdefault(key, []).append(index)
 
@@ -237,8 +302,7 @@ def _run_concurrently(batch: _Batch, plan: list[list[Route]]) -> None:
         for index in indices:
             if index >= batch.stop_at:
                 return
-            _run_record(batch, index, plan[index])
-            if index in batch.failures:
+            if not _run_record(batch, index, runs[batch.masks[index]]):
                 return
 
     from concurrent.futures import ThreadPoolExecutor  # only concurrent routers load it
@@ -253,50 +317,64 @@ def run_batch(
     routes: Sequence[Route],
     settings: Settings,
     *,
+    choose: Callable[[Any], int],
     context: Any = None,
     window: Window | None = None,
     state: dict[str, Any] | None = None,
 ) -> BatchResult:
-    """Process one batch; never raises for a record's failure."""
+    """Process one batch; never raises for a record's failure.
+
+    ``choose(raw)`` names the routes a raw record matches as a bit mask, bit ``i`` for
+    ``routes[i]``: the first alone with ``dispatch="first"``, every one with ``"all"``.
+    """
     started = time.perf_counter()
     count = len(items)
     batch = _Batch(settings, context, count)
+    records, masks = batch.records, batch.masks
+    numbers = settings.numbers
+    # Read and match each record. Matching is pure, so matching each record as soon as it is
+    # read is the same as reading them all first.
     for index, item in enumerate(items):
         try:
-            read = _read(item, index, settings.numbers)
+            if type(item) is dict and item.get("eventSource") == "aws:dynamodb":
+                # What _read and from_lambda do for a plain dict of a Lambda event, without
+                # their two calls and checks (the Router has validated ``numbers``).
+                record = _lambda_record(item, index, numbers)
+                raw = item  # record.raw
+            else:
+                record = _read(item, index, numbers)
+                raw = record.raw
         except RecordShapeError as error:
-            batch.sequence_numbers[index] = _raw_sequence_number(item)
+            batch.unread[index] = _raw_sequence_number(item)
             batch.fail(index, None, error)
             continue
-        batch.records[index] = read
-        batch.sequence_numbers[index] = read.sequence_number
+        records[index] = record
+        masks[index] = choose(raw)
 
+    # Records matching the same routes share a mask: count and plan per mask, not per record.
+    bits = [(1 << position, route) for position, route in enumerate(routes)]
     per_route = {route.name: 0 for route in routes}
-    plan: list[list[Route]] = [[]] * count
-    grouped: dict[str, list[int]] = {r.name: [] for r in routes if r.kind != "record"}
+    runs = batch.runs  # per mask, its record routes to call
     unmatched = 0
-    first_only = settings.dispatch == "first"
-    for index, record in enumerate(batch.records):
-        if record is None:
+    for mask, hits in Counter(masks).items():
+        if not mask:
+            unmatched = hits - len(batch.unread)  # unread records have mask 0 too
             continue
-        raw = record.raw
-        chosen = []
-        for route in routes:
-            if route.matches(raw):
-                chosen.append(route)
-                if first_only:
-                    break
-        if not chosen:
-            unmatched += 1
-            if settings.on_unmatched == "error":
-                batch.fail(index, None, UnmatchedRecordError(record.sequence_number))
-            continue
-        batch.matched[index] = len(chosen)
+        batch.matched += hits
+        chosen = [route for bit, route in bits if mask & bit]
         for route in chosen:
-            per_route[route.name] += 1
-            if route.kind != "record":
-                grouped[route.name].append(index)
-        plan[index] = chosen if not grouped else [r for r in chosen if r.kind == "record"]
+            per_route[route.name] += hits
+        batch.needed[mask] = len(chosen)
+        runs[mask] = _calls(chosen)
+    if unmatched and settings.on_unmatched == "error":
+        for index, (mask, read) in enumerate(zip(masks, records, strict=True)):
+            if not mask and read is not None:
+                batch.fail(index, None, UnmatchedRecordError(read.sequence_number))
+    grouped = {
+        route.name: [index for index, mask in enumerate(masks) if mask & bit]
+        for bit, route in bits
+        if route.kind != "record"
+    }
 
     if state is None and window is not None:
         state = {}
@@ -313,13 +391,9 @@ def run_batch(
             elif route.kind != "record":
                 _run_group(batch, route, grouped[route.name], window, state)
         if settings.max_concurrency > 1:
-            _run_concurrently(batch, plan)
+            _run_concurrently(batch)
         else:
-            for index, routes_of in enumerate(plan):
-                if index >= batch.stop_at:
-                    break
-                if routes_of and index not in batch.failures:
-                    _run_record(batch, index, routes_of)
+            _run_in_order(batch)
     finally:
         batch.driver.close()
 
@@ -336,14 +410,23 @@ def _result(
 ) -> BatchResult:
     count = len(batch.records)
     lowest = min(batch.failures) if batch.failures else count
-    succeeded = not_attempted = 0
-    for index in range(count):
-        if index in batch.failures or not batch.matched[index]:
-            continue
-        if batch.ran[index] == batch.matched[index]:
-            succeeded += 1
-        else:
-            not_attempted += 1
+    # A record that matched a route and did not fail succeeded if all of its handlers
+    # completed, else it was not attempted. Only a failure skips work (stop mode skips what
+    # follows it; continue mode skips nothing), so without failures every matched record
+    # succeeded: the usual batch is not counted record by record.
+    succeeded = batch.matched
+    not_attempted = 0
+    if batch.failures:
+        succeeded = 0
+        needed, runs = batch.needed, batch.runs
+        for index, (mask, ran) in enumerate(zip(batch.masks, batch.ran, strict=True)):
+            if mask and index not in batch.failures:
+                if index < batch.reached:
+                    ran += len(runs[mask])
+                if ran == needed[mask]:
+                    succeeded += 1
+                else:
+                    not_attempted += 1
     return BatchResult(
         received=count,
         per_route=per_route,
@@ -364,15 +447,16 @@ def _reported(batch: _Batch, lowest: int) -> tuple[str, ...]:
     """The lowest failure and everything after it; if the lowest failure has no sequence
     number, start from the nearest earlier record that has one (it is delivered again, so
     nothing is lost). Empty with failures means: fail the whole batch."""
-    numbers = batch.sequence_numbers
-    if lowest == len(numbers):
+    count = len(batch.records)
+    if lowest == count:
         return ()
     start = lowest
-    while start >= 0 and numbers[start] is None:
+    while start >= 0 and batch.sequence_number(start) is None:
         start -= 1
     if start < 0:
         return ()
-    return tuple(n for n in numbers[start:] if n is not None)
+    numbers = (batch.sequence_number(index) for index in range(start, count))
+    return tuple(number for number in numbers if number is not None)
 
 
 def _iterator_age(records: list[StreamRecord | None]) -> float | None:

@@ -107,6 +107,9 @@ class Router:
         self._metrics = metrics
         self._namespace = namespace
         self._routes: list[Route] = []
+        # The routes and the function matching a record against all of them (see
+        # _build_dispatch), built at the first batch and again once routes were declared.
+        self._dispatch: tuple[tuple[Route, ...], Callable[[Any], int]] | None = None
 
     @property
     def routes(self) -> tuple[str, ...]:
@@ -228,13 +231,35 @@ class Router:
             window: the tumbling window, for window routes.
             state: the window state Lambda passed in.
         """
+        dispatch = self._dispatch
+        # Routes are only ever appended, so the same count means the same routes.
+        if dispatch is None or len(dispatch[0]) != len(self._routes):
+            dispatch = self._build_dispatch()
+        routes, choose = dispatch
         result = run_batch(
-            records, self._routes, self._settings, context=context, window=window, state=state
+            records,
+            routes,
+            self._settings,
+            choose=choose,
+            context=context,
+            window=window,
+            state=state,
         )
         _log(result)
         if self._metrics:
             emit_metrics(result, namespace=self._namespace, service=default_service(), out=None)
         return result
+
+    def _build_dispatch(self) -> tuple[tuple[Route, ...], Callable[[Any], int]]:
+        """One generated function matching a record against every route's filter, with the
+        routes it numbers: each route's verdict is its ``criteria.matches``, but a record
+        costs one call, and the look-ups the routes share are done once."""
+        from streamflow.filters._criteria import dispatcher
+
+        routes = tuple(self._routes)
+        first = self._settings.dispatch == "first"
+        self._dispatch = routes, dispatcher([route.criteria for route in routes], first=first)
+        return self._dispatch
 
     def lambda_handler(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         """The Lambda entry point: ``handler = router.lambda_handler``.
@@ -369,4 +394,5 @@ def _log(result: BatchResult) -> None:
             failure.error,
             exc_info=failure.error,
         )
-    logger.info(json.dumps(result.summary(), default=str))
+    if logger.isEnabledFor(logging.INFO):  # what logger.info checks: skip building the JSON
+        logger.info(json.dumps(result.summary(), default=str))

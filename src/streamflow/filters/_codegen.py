@@ -17,8 +17,13 @@ ns each, far cheaper than scanning a dict's keys for dots.
 Strings, missing values and routes that stop early (an attribute or image that is not there)
 are decided inline; the rarer values (arrays, objects, leaves of another type that fail) go to
 a small closure per field. The first two levels of the record are fetched once when several
-fields read them. Code is generated on a filter's first match, and kept short: compiling it is
-part of a Lambda cold start.
+fields read them, and a deeper path that several fields read (routes on one key attribute) is
+walked once, by the first of them that runs. Code is generated on a filter's first match, and
+kept short: compiling it is part of a Lambda cold start.
+
+:func:`build_dispatcher` writes the same code for a router: every route's branches in one
+function that returns which routes match, so a record costs one call, not one per route tried,
+and the routes share their look-ups.
 
 Every value the code uses (keys, sets, predicates) is passed in through the namespace as a
 constant, never written into the source, so patterns cannot inject code. This is the same
@@ -34,7 +39,7 @@ from typing import Any
 from streamflow.filters._compile import BranchPlan, CompiledField
 from streamflow.filters._leaf import LEAF_TYPES, Predicate, fold_case
 
-__all__ = ["build_matcher"]
+__all__ = ["RouteTest", "build_dispatcher", "build_matcher"]
 
 _MISSING: Any = object()
 
@@ -105,6 +110,8 @@ class _Writer:
         self.lines: list[str] = []
         # Lookups several fields share, done once at the top: (route prefix, is terminal) -> var
         self.hoisted: dict[tuple[tuple[str, ...], bool], str] = {}
+        # Paths several fields read, walked once: path -> the walk's local
+        self.walks: dict[str, str] = {}
         self.namespace: dict[str, Any] = {
             "MISSING": _MISSING,
             "LEAF": LEAF_TYPES,
@@ -120,23 +127,23 @@ class _Writer:
         self.lines.append("    " * depth + line)
 
 
-def _string_test(w: _Writer, field: CompiledField) -> str:
-    """An expression testing the str ``v`` against the field's alternatives."""
+def _string_test(w: _Writer, field: CompiledField, v: str = "v") -> str:
+    """An expression testing the str in local ``v`` against the field's alternatives."""
     if field.inline is None:
-        return f"{w.const(field.test)}(v)"
+        return f"{w.const(field.test)}({v})"
     parts = []
     for kind, value in field.inline:
         if kind == "always":
             return "True"
         name = w.const(value)
         if kind == "in":
-            parts.append(f"v in {name}")
+            parts.append(f"{v} in {name}")
         elif kind == "prefix":
-            parts.append(f"v.startswith({name})")
+            parts.append(f"{v}.startswith({name})")
         elif kind == "suffix":
-            parts.append(f"v.endswith({name})")
+            parts.append(f"{v}.endswith({name})")
         else:
-            parts.append(f"(v.lower() if v.isascii() else FOLD(v)) in {name}")
+            parts.append(f"({v}.lower() if {v}.isascii() else FOLD({v})) in {name}")
     return " or ".join(parts) or "False"
 
 
@@ -147,12 +154,19 @@ def _routes_elsewhere(w: _Writer, segments: list[str], nodes: list[str], level: 
 
 
 def _alternates(
-    w: _Writer, depth: int, segments: list[str], nodes: list[str], last_level: int, failed: bool
+    w: _Writer,
+    depth: int,
+    segments: list[str],
+    nodes: list[str],
+    last_level: int,
+    failed: bool,
+    cache: str | None = None,
 ) -> None:
     """Decide after the direct route found nothing usable up to dict ``nodes[last_level]``.
 
     ``failed``: without another route the field cannot be satisfied (``break``); otherwise
-    it is satisfied (an ``exists: false`` field). Another route makes it unsure.
+    it is satisfied (an ``exists: false`` field). Another route makes it unsure. ``cache``:
+    a local that keeps the answer for the other fields on the same path (None: not known).
     """
     conditions = [
         check
@@ -162,78 +176,157 @@ def _alternates(
     if not conditions:
         w.emit(depth, "break" if failed else "pass")
         return
-    w.emit(depth, f"if {' or '.join(conditions)}: u = True")
+    elsewhere = " or ".join(conditions)
+    if cache is not None:
+        w.emit(depth, f"if {cache} is None: {cache} = {elsewhere}")
+        elsewhere = cache
+    w.emit(depth, f"if {elsewhere}: u = True")
     if failed:
         w.emit(depth, "else: break")
 
 
-def _field(w: _Writer, depth: int, field: CompiledField) -> None:
-    """The code of one field. Locals: ``x1``... the dicts on the way, ``v`` the value found,
-    ``s`` the level where the direct route stopped early (0: it did not) and ``n`` the value
-    it stopped at."""
-    segments = field.path.split(".")
-    count = len(segments)
-    if count > MAX_INLINE_SEGMENTS:
-        w.emit(depth, f"u = True  # {count} segments: for the general matcher")
-        return
-    absent_only = field.test is None
-    mixed = field.test is not None and field.absent_ok
-    nodes = ["record"] + [f"x{i}" for i in range(1, count)]
-    keys = [w.const(segment) for segment in segments]
-    w.emit(depth, f"# field {w.const(field.path)}")  # never the path itself: it is user data
-    top = depth
-    for level in range(count - 1):
+def _value_test(
+    w: _Writer,
+    depth: int,
+    field: CompiledField,
+    segments: list[str],
+    nodes: list[str],
+    cache: str | None = None,
+    v: str = "v",
+    t: str | None = None,
+) -> None:
+    """Test the value at the end of the direct route (``MISSING`` if not there), in local
+    ``v``; ``t``: a local that holds its type already (a shared look-up's, which the field
+    reads in place rather than copy)."""
+    end = len(segments) - 1
+    rare = w.const(_rare_path(segments, field.test, field.absent_ok))
+    if field.test is None:  # only exists: false
+        w.emit(depth, f"if {v} is MISSING or type({v}) is dict:")
+        _alternates(w, depth + 1, segments, nodes, end, False, cache)
+        w.emit(depth, f"elif type({v}) in LEAF: break")
+    elif not field.absent_ok:
+        if t is None:
+            w.emit(depth, f"t = type({v})")  # asked up to three times below: asked once
+            t = "t"
+        # A string that fails and a missing value both leave only the dotted routes.
+        w.emit(depth, f"if {t} is str and ({_string_test(w, field, v)}): pass")
+        w.emit(depth, f"elif {t} is str or {v} is MISSING:")
+        _alternates(w, depth + 1, segments, nodes, end, True, cache)
+        w.emit(depth, f"elif {t} in LEAF and {w.const(field.test)}({v}): pass")
+    else:
+        w.emit(depth, f"if type({v}) is str:")
+        w.emit(depth + 1, f"if not ({_string_test(w, field, v)}):")
+        _alternates(w, depth + 2, segments, nodes, end, True, cache)
+        w.emit(depth, f"elif {v} is MISSING:")
+        _alternates(w, depth + 1, segments, nodes, end, False, cache)
+    w.emit(depth, "else:")
+    w.emit(depth + 1, f"r = {rare}({v}, record)")
+    w.emit(depth + 1, "if r is False: break")
+    w.emit(depth + 1, "if r is None: u = True")
+
+
+def _stopped(
+    w: _Writer, depth: int, field: CompiledField, segments: list[str], nodes: list[str]
+) -> None:
+    """Decide when the direct route stopped early: at level ``s``, on ``n``, not a dict."""
+    w.emit(depth, "if n is None or type(n) in LEAF:")
+    conditions = []
+    for level in range(len(segments) - 1):  # dicts record, x1... up to the stop: below s
+        check = _routes_elsewhere(w, segments, nodes, level)
+        if check:
+            conditions.append(f"({check})" if level == 0 else f"(s > {level} and ({check}))")
+    failed = field.test is not None and not field.absent_ok
+    if conditions:
+        w.emit(depth + 1, f"if {' or '.join(conditions)}: u = True")
+        if failed:
+            w.emit(depth + 1, "else: break")
+    else:
+        w.emit(depth + 1, "break" if failed else "pass")
+    w.emit(depth, "else: u = True  # an array or an unknown type on the way")
+
+
+def _walk(w: _Writer, depth: int, segments: list[str], nodes: list[str], keys: list[str]) -> int:
+    """Follow the direct route: one nested ``if`` per dict on the way. Returns the depth of
+    the innermost block, where ``nodes[-1]`` is a dict; each level's ``else`` is the caller's.
+    """
+    for level in range(len(segments) - 1):
         shared = w.hoisted.get((tuple(segments[: level + 1]), False))
         fetch = shared or f"{nodes[level]}.get({keys[level]})"
         w.emit(depth, f"{nodes[level + 1]} = {fetch}")
         w.emit(depth, f"if type({nodes[level + 1]}) is dict:")
         depth += 1
+    return depth
+
+
+def _field(w: _Writer, depth: int, field: CompiledField) -> None:
+    """The code of one field. Locals: ``x1``... the dicts on the way, ``v`` the value found
+    (unless a shared local holds it), ``t`` its type, ``s`` the level where the direct route
+    stopped early (0: it did not) and ``n`` the value it stopped at."""
+    segments = field.path.split(".")
+    count = len(segments)
+    if count > MAX_INLINE_SEGMENTS:
+        w.emit(depth, f"u = True  # {count} segments: for the general matcher")
+        return
+    keys = [w.const(segment) for segment in segments]
+    w.emit(depth, f"# field {w.const(field.path)}")  # never the path itself: it is user data
     end = count - 1
+    walk = w.walks.get(field.path)
+    if walk is not None:
+        # A path several fields read: walked once, by the first field that gets here. The
+        # walk's local ``walk`` is None before, then 0 (the value in ``walk``v, its type in
+        # ``walk``t) or the level where it stopped (the value there in ``walk``n); ``walk``a
+        # caches whether dotted keys offer other routes.
+        nodes = ["record"] + [f"{walk}x{i}" for i in range(1, count)]
+        w.emit(depth, f"if {walk} is None:")
+        inner = _walk(w, depth + 1, segments, nodes, keys)
+        w.emit(inner, f"{walk}v = {nodes[end]}.get({keys[end]}, MISSING)")
+        w.emit(inner, f"{walk}t = type({walk}v)")
+        w.emit(inner, f"{walk} = 0")
+        for level in reversed(range(end)):
+            inner -= 1
+            w.emit(inner, f"else: {walk}, {walk}n = {level + 1}, {nodes[level + 1]}")
+        w.emit(depth, f"if not {walk}:")
+        _value_test(w, depth + 1, field, segments, nodes, f"{walk}a", f"{walk}v", f"{walk}t")
+        w.emit(depth, "else:")
+        w.emit(depth + 1, f"s, n = {walk}, {walk}n")
+        _stopped(w, depth + 1, field, segments, nodes)
+        return
+    nodes = ["record"] + [f"x{i}" for i in range(1, count)]
+    inner = _walk(w, depth, segments, nodes, keys)
     shared = w.hoisted.get((tuple(segments), True))
-    w.emit(depth, f"v = {shared or f'{nodes[end]}.get({keys[end]}, MISSING)'}")
-    rare = w.const(_rare_path(segments, field.test, field.absent_ok))
-    if absent_only:
-        w.emit(depth, "if v is MISSING or type(v) is dict:")
-        _alternates(w, depth + 1, segments, nodes, end, failed=False)
-        w.emit(depth, "elif type(v) in LEAF: break")
-    elif not mixed:
-        # A string that fails and a missing value both leave only the dotted routes.
-        w.emit(depth, f"if type(v) is str and ({_string_test(w, field)}): pass")
-        w.emit(depth, "elif type(v) is str or v is MISSING:")
-        _alternates(w, depth + 1, segments, nodes, end, failed=True)
-        w.emit(depth, f"elif type(v) in LEAF and {w.const(field.test)}(v): pass")
+    if shared:
+        _value_test(w, inner, field, segments, nodes, v=shared, t=f"{shared}t")
     else:
-        w.emit(depth, "if type(v) is str:")
-        w.emit(depth + 1, f"if not ({_string_test(w, field)}):")
-        _alternates(w, depth + 2, segments, nodes, end, failed=True)
-        w.emit(depth, "elif v is MISSING:")
-        _alternates(w, depth + 1, segments, nodes, end, failed=False)
-    w.emit(depth, "else:")
-    w.emit(depth + 1, f"r = {rare}(v, record)")
-    w.emit(depth + 1, "if r is False: break")
-    w.emit(depth + 1, "if r is None: u = True")
+        w.emit(inner, f"v = {nodes[end]}.get({keys[end]}, MISSING)")
+        _value_test(w, inner, field, segments, nodes)
     if count == 1:
         return
     # The direct route stopped early, at the first value on the way that is not a dict.
-    w.emit(depth, "s = 0")
-    for level in reversed(range(count - 1)):
-        depth -= 1
-        w.emit(depth, f"else: s, n = {level + 1}, {nodes[level + 1]}")
-    w.emit(top, "if s:")
-    w.emit(top + 1, "if n is None or type(n) in LEAF:")
-    conditions = []
-    for level in range(count - 1):  # dicts record, x1... up to the stop: levels below s
-        check = _routes_elsewhere(w, segments, nodes, level)
-        if check:
-            conditions.append(f"({check})" if level == 0 else f"(s > {level} and ({check}))")
-    failed = not (absent_only or mixed)
-    if conditions:
-        w.emit(top + 2, f"if {' or '.join(conditions)}: u = True")
-        if failed:
-            w.emit(top + 2, "else: break")
-    else:
-        w.emit(top + 2, "break" if failed else "pass")
-    w.emit(top + 1, "else: u = True  # an array or an unknown type on the way")
+    w.emit(inner, "s = 0")
+    for level in reversed(range(end)):
+        inner -= 1
+        w.emit(inner, f"else: s, n = {level + 1}, {nodes[level + 1]}")
+    w.emit(depth, "if s:")
+    _stopped(w, depth + 1, field, segments, nodes)
+
+
+def _share_walks(w: _Writer, plans: Sequence[BranchPlan]) -> None:
+    """Name a shared walk for each path of three or more segments that several fields read
+    (routes on the same key attribute: ``dynamodb.Keys.PK.S``), and start it unwalked.
+
+    Shorter paths are hoisted by :func:`_hoist`. Walked lazily rather than at the top: a
+    record that fails earlier fields never pays for it.
+    """
+    uses: dict[str, int] = {}
+    for plan in plans:
+        for field in plan.fields:
+            if 3 <= field.path.count(".") + 1 <= MAX_INLINE_SEGMENTS:
+                uses[field.path] = uses.get(field.path, 0) + 1
+    for path, count in uses.items():
+        if count >= 2:
+            name = f"p{len(w.walks)}"
+            w.walks[path] = name
+            w.emit(1, f"{name} = {name}a = None")
 
 
 def _hoist(w: _Writer, plans: Sequence[BranchPlan]) -> None:
@@ -241,17 +334,24 @@ def _hoist(w: _Writer, plans: Sequence[BranchPlan]) -> None:
 
     ``eventName`` and ``dynamodb``/``dynamodb.NewImage`` are read by most filters of a
     criteria; a shared local saves a ``dict.get`` per later use. A terminal fetch keeps the
-    ``MISSING`` default (to tell a missing field from ``null``); an intermediate one does not.
+    ``MISSING`` default (to tell a missing field from ``null``), and its type is taken once
+    too; an intermediate one does not. A path :func:`_share_walks` walks once counts once.
     """
     uses: dict[tuple[tuple[str, ...], bool], int] = {}
+    walked = set()
     for plan in plans:
+        # A look-up counts once per branch: most branches stop at their first field.
+        reads: dict[tuple[tuple[str, ...], bool], None] = {}
         for field in plan.fields:
             segments = tuple(field.path.split("."))
-            if len(segments) > MAX_INLINE_SEGMENTS:
+            if len(segments) > MAX_INLINE_SEGMENTS or field.path in walked:
                 continue
+            if field.path in w.walks:
+                walked.add(field.path)
             for size in range(1, min(2, len(segments)) + 1):
-                use = (segments[:size], size == len(segments))
-                uses[use] = uses.get(use, 0) + 1
+                reads[segments[:size], size == len(segments)] = None
+        for use in reads:
+            uses[use] = uses.get(use, 0) + 1
     for (route, terminal), count in sorted(uses.items(), key=lambda item: len(item[0][0])):
         if count < 2:
             continue
@@ -266,7 +366,55 @@ def _hoist(w: _Writer, plans: Sequence[BranchPlan]) -> None:
                 parent = f"h{len(w.hoisted)}p"
                 w.emit(1, f"{parent} = record.get({w.const(route[0])})")
             w.emit(1, f"{name} = {parent}.get({key}{default}) if type({parent}) is dict else None")
+        if terminal:
+            w.emit(1, f"{name}t = type({name})")
         w.hoisted[(route, terminal)] = name
+
+
+def _branches(body: _Writer, plans: Sequence[BranchPlan], *, loop: str, hit: str) -> None:
+    """Each branch as a ``while`` block that ``break``s as soon as a field cannot be satisfied.
+
+    ``loop`` opens the block (``while True:``, or ``while not hit:`` to skip the branches
+    after one that matched); ``hit`` is the statement that a matching branch runs.
+    """
+    for index, plan in enumerate(plans):
+        # Cheapest, most selective fields first; exists:false (rarely decisive) last.
+        order = sorted(plan.fields, key=lambda f: (f.test is None, f.path.count("."), f.path))
+        body.emit(1, f"{loop}  # branch {index}")
+        body.emit(2, "u = False")
+        for field in order:
+            _field(body, 2, field)
+        body.emit(2, f"if not u: {hit}")
+        body.emit(2, f"if {body.const(plan.slow)}(record): {hit}")
+        body.emit(2, "break")
+
+
+def _function(w: _Writer, body: _Writer, name: str, generic: Callable[[Any], Any]) -> Any:
+    """Assemble and compile ``def name(record)``: the non-dict guard, ``w``'s hoisted lookups,
+    then ``body``."""
+    head = w.lines
+    w.lines = []
+    w.emit(0, f"def {name}(record):")
+    w.emit(1, f"if type(record) is not dict: return {w.const(generic)}(record)")
+    w.lines += head
+    w.lines += body.lines
+    source = "\n".join(w.lines) + "\n"
+    namespace = dict(w.namespace)
+    exec(compile(source, "<streamflow filter matcher>", "exec"), namespace)
+    function = namespace[name]
+    function.__source__ = source
+    return function
+
+
+def _writers() -> tuple[_Writer, _Writer]:
+    """A writer for the function's head (hoisted lookups) and one for its body, sharing
+    constants and hoisted names."""
+    w = _Writer()
+    body = _Writer()
+    body.namespace = w.namespace
+    body.hoisted = w.hoisted
+    body.walks = w.walks
+    return w, body
 
 
 def build_matcher(plans: Sequence[BranchPlan]) -> Callable[[Any], bool]:
@@ -277,32 +425,67 @@ def build_matcher(plans: Sequence[BranchPlan]) -> Callable[[Any], bool]:
             return any(plan.slow(record) for plan in plans)
 
         return general
-    w = _Writer()
-    body = _Writer()
-    body.namespace = w.namespace
-    body.hoisted = w.hoisted
+    w, body = _writers()
+    _share_walks(w, plans)
     _hoist(w, plans)
-    for index, plan in enumerate(plans):
-        # Cheapest, most selective fields first; exists:false (rarely decisive) last.
-        order = sorted(plan.fields, key=lambda f: (f.test is None, f.path.count("."), f.path))
-        body.emit(1, f"while True:  # branch {index}")
-        body.emit(2, "u = False")
-        for field in order:
-            _field(body, 2, field)
-        body.emit(2, "if not u: return True")
-        body.emit(2, f"if {body.const(plan.slow)}(record): return True")
-        body.emit(2, "break")
-    generic = w.const(lambda record: any(plan.slow(record) for plan in plans))
-    head = w.lines
-    w.lines = []
-    w.emit(0, "def match(record):")
-    w.emit(1, f"if type(record) is not dict: return {generic}(record)")
-    w.lines += head
-    w.lines += body.lines
-    w.emit(1, "return False")
-    source = "\n".join(w.lines) + "\n"
-    namespace = dict(w.namespace)
-    exec(compile(source, "<streamflow filter matcher>", "exec"), namespace)
-    match: Callable[[Any], bool] = namespace["match"]
-    match.__source__ = source  # type: ignore[attr-defined]
+    _branches(body, plans, loop="while True:", hit="return True")
+    body.emit(1, "return False")
+    match: Callable[[Any], bool] = _function(
+        w, body, "match", lambda record: any(plan.slow(record) for plan in plans)
+    )
     return match
+
+
+RouteTest = tuple[Sequence[BranchPlan] | None, Callable[[Any], bool]]
+"""One route for :func:`build_dispatcher`: its filters' branches (OR-ed; empty: every record
+matches), or ``None`` to call its predicate as it is; and its predicate (``matches``)."""
+
+
+def build_dispatcher(routes: Sequence[RouteTest], *, first: bool) -> Callable[[Any], int]:
+    """One function that matches a record against every route: the routes that match, as a
+    bit mask (bit ``i`` for route ``i``). With ``first`` it stops at the first that matches
+    and returns its bit alone. 0: no route matches.
+
+    Each route's verdict is exactly its predicate's: the same branches, in the same generated
+    code. A router calls this once per record instead of one matcher per route it tries, and
+    the lookups the routes share (``eventName``, ``dynamodb``...) are done once.
+    """
+    bits = [1 << position for position in range(len(routes))]
+
+    def each(record: Any) -> int:
+        """Route by route, with each route's own predicate."""
+        mask = 0
+        for bit, (_, matches) in zip(bits, routes, strict=True):
+            if matches(record):
+                if first:
+                    return bit
+                mask |= bit
+        return mask
+
+    inline = [plan for plans, _ in routes if plans for plan in plans]
+    if sum(len(plan.fields) for plan in inline) > MAX_INLINE_FIELDS:
+        return each
+    w, body = _writers()
+    _share_walks(w, inline)
+    _hoist(w, inline)
+    if not first:
+        body.emit(1, "mask = 0")
+    for bit, (plans, matches) in zip(bits, routes, strict=True):
+        # The bits are this function's own numbers, never user data.
+        body.emit(1, f"# route {bit.bit_length() - 1}")
+        if plans is None:
+            found = "return" if first else "mask |="
+            body.emit(1, f"if {body.const(matches)}(record): {found} {bit}")
+        elif not plans:  # no filters: every record
+            body.emit(1, f"return {bit}" if first else f"mask |= {bit}")
+            if first:
+                break  # the routes after it are never reached
+        elif first:
+            _branches(body, plans, loop="while True:", hit=f"return {bit}")
+        else:
+            body.emit(1, "hit = False")
+            _branches(body, plans, loop="while not hit:", hit="hit = True; break")
+            body.emit(1, f"if hit: mask |= {bit}")
+    body.emit(1, "return 0" if first else "return mask")
+    dispatch: Callable[[Any], int] = _function(w, body, "dispatch", each)
+    return dispatch

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from streamflow.errors import FilterValidationError
 from streamflow.filters._filter import Filter, lazy_matcher
 
-__all__ = ["MAX_FILTERS", "FilterCriteria", "FilterCriteriaDict", "FilterDict"]
+__all__ = ["MAX_FILTERS", "FilterCriteria", "FilterCriteriaDict", "FilterDict", "dispatcher"]
 
 MAX_FILTERS = 10
 """AWS never allows more than 10 filters per event source mapping (5 without a quota raise)."""
@@ -19,8 +19,10 @@ MAX_FILTERS = 10
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a cold-start cost)
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterator, Sequence
     from typing import Any, TypedDict
+
+    from streamflow.filters._compile import BranchPlan
 
     class FilterDict(TypedDict):
         """One entry of ``FilterCriteria.Filters``: the pattern as JSON text."""
@@ -51,11 +53,12 @@ class FilterCriteria:
     False
     """
 
-    __slots__ = ("_filters", "_match", "_max_filters")
+    __slots__ = ("_filters", "_match", "_max_filters", "_plans")
 
     _filters: tuple[Filter, ...]
     _max_filters: int
     _match: Callable[[Any], bool]
+    _plans: tuple[BranchPlan, ...]  # every filter's branches, OR-ed: what _match runs
 
     def __init__(self, *filters: Filter, max_filters: int = 5) -> None:
         """Group ``filters``; see the class docstring.
@@ -88,6 +91,7 @@ class FilterCriteria:
         object.__setattr__(self, "_filters", tuple(filters))
         object.__setattr__(self, "_max_filters", max_filters)
         plans = tuple(plan for f in self._filters for plan in f._compiled.plans)
+        object.__setattr__(self, "_plans", plans)
         matcher = lazy_matcher(self, plans) if plans else _deliver_all
         object.__setattr__(self, "_match", matcher)
 
@@ -230,6 +234,24 @@ class FilterCriteria:
 
 def _rebuild_criteria(filters: tuple[Filter, ...], max_filters: int) -> FilterCriteria:
     return FilterCriteria(*filters, max_filters=max_filters)
+
+
+def dispatcher(criteria: Sequence[FilterCriteria], *, first: bool) -> Callable[[Any], int]:
+    """One function matching a record against several criteria (a router's routes).
+
+    It returns a bit mask of the criteria that match (bit ``i``: ``criteria[i]``), or with
+    ``first`` only the first one's bit; 0 when none does. Each verdict is exactly that
+    criteria's :meth:`FilterCriteria.matches`: the same branches, in one generated function
+    (see ``_codegen.build_dispatcher``). Built when called: code generation is not a cost of
+    declaring routes.
+    """
+    from streamflow.filters._codegen import RouteTest, build_dispatcher
+
+    routes: list[RouteTest] = []
+    for item in criteria:
+        # A subclass may match in its own way: it is asked as it is.
+        routes.append((item._plans if type(item) is FilterCriteria else None, item.matches))
+    return build_dispatcher(routes, first=first)
 
 
 def _deliver_all(record: Any) -> bool:
