@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from enum import Enum
 
 from streamflow.codec import (
+    _MAX_DIGITS,
     NumberMode,
     _decode_attribute,
     _decode_image,
@@ -504,7 +505,7 @@ class StreamRecord:
                 if (
                     type(text) is str
                     and text.isdigit()
-                    and len(text) <= _MAX_INT_DIGITS
+                    and len(text) <= _MAX_DIGITS
                     and text.isascii()
                     and self._numbers == "auto"
                 ):
@@ -600,7 +601,6 @@ class StreamRecord:
 
 
 _CACHED_IMAGE = {"NewImage": "new_image", "OldImage": "old_image"}
-_MAX_INT_DIGITS = 38  # DynamoDB's precision: plain digits up to this length are always valid
 
 # StreamRecord refuses attribute assignment; records are made by setting the instance dict
 # whole, in one call, through the descriptor that object.__setattr__ would use.
