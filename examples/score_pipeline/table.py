@@ -19,6 +19,7 @@ from typing import Any
 
 from streamflow.codec import deserialize_item, serialize_item
 from streamflow.recipes.scores import DEFAULT_TASKS, task_item
+from streamflow.testing import create_table as create_stream_table
 
 __all__ = ["create_table", "seed_tasks", "stored_totals"]
 
@@ -26,19 +27,7 @@ __all__ = ["create_table", "seed_tasks", "stored_totals"]
 def create_table(dynamodb: Any, table: str, tasks: Mapping[str, int] = DEFAULT_TASKS) -> None:
     """The single table (PK/SK, on demand, stream NEW_AND_OLD_IMAGES, TTL on ``expiresAt``),
     with the task mappings; returns once the table is active."""
-    dynamodb.create_table(
-        TableName=table,
-        KeySchema=[
-            {"AttributeName": "PK", "KeyType": "HASH"},
-            {"AttributeName": "SK", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "PK", "AttributeType": "S"},
-            {"AttributeName": "SK", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-    )
+    create_stream_table(dynamodb, table)  # PK/SK strings, on demand, NEW_AND_OLD_IMAGES
     dynamodb.get_waiter("table_exists").wait(
         TableName=table, WaiterConfig={"Delay": 2, "MaxAttempts": 60}
     )
