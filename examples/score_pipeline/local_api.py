@@ -206,15 +206,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent / "handlers"))
     from submit import handler
 
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with LocalApi(handler, resource="/scores", port=args.port) as api:
         print(f"POST /scores served at {api.url}; Ctrl-C stops it", flush=True)
-        try:
-            stop.wait()
-        except KeyboardInterrupt:
-            pass
+        until_stopped()
     return 0
+
+
+def until_stopped() -> None:
+    """Block until SIGTERM or Ctrl-C: the foreground of a local server run as a script."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
 
 
 if __name__ == "__main__":

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -145,14 +144,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="moto's DynamoDB server, atomic transactions")
     parser.add_argument("--port", type=int, default=5000, help="the port (0: any free one)")
     args = parser.parse_args(argv)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    from local_api import until_stopped  # a sibling: run as a script, this directory is on the path
+
     with moto_server(args.port) as url:
         print(f"DynamoDB (moto) at {url}; Ctrl-C stops it", flush=True)
-        try:
-            stop.wait()
-        except KeyboardInterrupt:
-            pass
+        until_stopped()
     return 0
 
 
