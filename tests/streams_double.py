@@ -4,7 +4,8 @@ It stands in for a ``boto3.client("dynamodbstreams")`` where moto cannot help: m
 shard per stream that never splits or closes and iterators that never expire. The double has
 what AWS has: several shards, parents and children, closing and splitting shards, shard
 iterators that expire, records trimmed from the trim horizon, shards that age out, paginated
-DescribeStream and ListStreams, and injected errors (throttling, 5xx). It answers with
+DescribeStream and ListStreams, empty pages before records, and injected errors (throttling,
+5xx). It answers with
 boto3's shapes (binary as ``bytes``, ``ApproximateCreationDateTime`` as a ``datetime``) and
 fails with ``botocore.exceptions.ClientError`` carrying AWS's error codes, exactly as the
 real client does, and validates parameters as the real API does (``Limit`` ranges, a
@@ -95,6 +96,7 @@ class StreamsDouble:
         self._iterators: dict[str, tuple[str, int, int]] = {}
         self._generation = 0
         self._faults: dict[str, list[tuple[str, int]]] = {}
+        self._empty_pages: dict[str, int] = {}
         self._lock = threading.RLock()
         self._count = 0
 
@@ -181,6 +183,13 @@ class StreamsDouble:
         """Make the next ``times`` calls of ``operation`` (e.g. ``"get_records"``) fail."""
         with self._lock:
             self._faults.setdefault(operation, []).extend([(code, status)] * times)
+
+    def empty_pages(self, shard_id: str, count: int) -> None:
+        """The shard's next ``count`` GetRecords answer no records but a NextShardIterator,
+        as AWS may before a portion of a shard that holds records ("it might take multiple
+        calls to get to a portion of the shard that contains stream records")."""
+        with self._lock:
+            self._empty_pages[shard_id] = self._empty_pages.get(shard_id, 0) + count
 
     def disable(self) -> None:
         """Turn the stream off: every shard closes, the status becomes DISABLED."""
@@ -299,10 +308,15 @@ class StreamsDouble:
                 raise _error("GetRecords", "ResourceNotFoundException", f"{shard_id} not found")
             if position < shard.trimmed:
                 raise _error("GetRecords", "TrimmedDataAccessException", "the iterator is trimmed")
-            end = min(position + Limit, position + self.page_size, len(shard.records))
+            injected_empty = bool(self._empty_pages.get(shard_id))
+            if injected_empty:
+                self._empty_pages[shard_id] -= 1
+                end = position
+            else:
+                end = min(position + Limit, position + self.page_size, len(shard.records))
             records = copy.deepcopy(shard.records[position:end])
             response: dict[str, Any] = {"Records": records}
-            if not (shard.closed and end >= len(shard.records)):
+            if not (shard.closed and end >= len(shard.records)) or injected_empty:
                 following = uuid.uuid4().hex
                 self._iterators[following] = (shard_id, end, self._generation)
                 response["NextShardIterator"] = following

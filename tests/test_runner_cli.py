@@ -376,3 +376,55 @@ def test_off_a_terminal_there_is_no_status_line_and_quiet_prints_nothing() -> No
         reporter.shard_started("shard-1", None, "TRIM_HORIZON", None)
     assert plain.getvalue() == "shard shard-1: reading from TRIM_HORIZON\n"
     assert quiet.getvalue() == ""
+
+
+class _HeldLock:
+    """A lock the interrupted main thread holds (the reporter's, drawing the status line; the
+    one inside the Event it waits on): a signal handler taking it again would hang the
+    process for good, so here it fails instead."""
+
+    def __enter__(self) -> None:
+        raise AssertionError("the signal handler took a lock the main thread may hold")
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def set(self) -> None:
+        self.__enter__()
+
+
+def test_a_signal_handler_takes_no_lock_the_interrupted_main_thread_may_hold() -> None:
+    from types import SimpleNamespace
+
+    from streamflow.runner._api import _signals
+    from streamflow.runner._config import RunnerConfig
+    from streamflow.runner._engine import Engine
+
+    reporter = Reporter(stream=io.StringIO())
+    reporter._lock = _HeldLock()  # type: ignore[assignment]
+    engine = Engine(
+        handler=lambda event, context: None,
+        matches=None,
+        config=RunnerConfig(table="t"),
+        streams=None,
+        dynamodb=None,
+        reporter=reporter,
+    )
+    engine.shared = SimpleNamespace(wake=_HeldLock())  # type: ignore[assignment]
+    with _signals(engine, enabled=True):
+        signal.raise_signal(signal.SIGTERM)
+        assert engine.stop_event.is_set()
+        assert engine.signalled == "SIGTERM"
+        with pytest.raises(KeyboardInterrupt):  # a second signal aborts
+            signal.raise_signal(signal.SIGINT)
+
+
+def test_the_docs_list_every_option_with_its_default() -> None:
+    text = (Path(__file__).parent.parent / "docs" / "runner.md").read_text()
+    defaults = {}
+    for line in text.splitlines():
+        if line.startswith("| `--"):
+            cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+            defaults[cells[0].strip("`").split()[0]] = cells[2]
+    assert set(defaults) == PINNED
+    assert all(defaults.values()), [name for name, value in defaults.items() if not value]

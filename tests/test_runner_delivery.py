@@ -76,6 +76,26 @@ def test_a_batch_never_exceeds_the_6_mb_payload_limit() -> None:
     assert max(sizes) <= 6 * 1024 * 1024
 
 
+def test_a_tumbling_windows_state_counts_against_the_6_mb_payload_limit() -> None:
+    double = StreamsDouble()
+    shard = double.add_shard()
+    big = "x" * 390_000
+    for i in range(16):  # about 780 KB of JSON each, all in the current 15-minute window
+        double.put(shard, {"PK": f"K{i}", "SK": "A"}, new={"v": big}, old={"v": big})
+    double.close(shard)
+    calls: list[dict[str, Any]] = []
+
+    def handler(event: dict[str, Any], context: Any) -> Any:
+        calls.append(event)
+        return {"state": {"seen": "s" * 1_000_000}}  # just under the 1 MB state limit
+
+    run_on(double, handler, batch_size=100, tumbling_window=900, until_idle=0.2)
+    sizes = [len(json.dumps(e, separators=(",", ":"))) for e in calls]
+    assert max(sizes) <= 6 * 1024 * 1024, sizes
+    assert [len(e["Records"]) for e in calls] == [8, 6, 2, 0]  # the last closes the window
+    assert calls[-1]["isFinalInvokeForWindow"] is True
+
+
 # --- filters --------------------------------------------------------------------------------
 
 

@@ -284,3 +284,43 @@ def test_the_public_run_finds_the_stream_with_list_streams() -> None:
     assert double.calls_of("list_streams")
     with pytest.raises(RunnerError, match="no stream"):
         run(recorder, table="other", streams_client=double, until_idle=0.1, quiet=True)
+
+
+def test_empty_pages_of_a_closed_shard_are_read_through_before_the_run_goes_idle() -> None:
+    double = StreamsDouble()
+    parent = double.add_shard()
+    parent_records = _put(double, parent, 2, "P")
+    double.close(parent)
+    child = double.add_shard(parent)
+    child_records = _put(double, child, 2, "C")
+    double.empty_pages(parent, 40)  # about 0.8 s of polls, far longer than until_idle
+    recorder = Recorder()
+
+    summary = run_on(double, recorder, until_idle=0.1)
+
+    assert recorder.sequences == parent_records + child_records
+    assert summary.reason == "idle"
+    assert summary.shards_finished == 1
+
+
+def test_an_empty_shard_is_polled_about_four_times_a_second() -> None:
+    double = StreamsDouble(table="scores")
+    double.add_shard()
+    summary = run(Recorder(), table="scores", streams_client=double, until_idle=1.5, quiet=True)
+    reads = [call.at for call in double.calls_of("get_records")]
+    rate = (len(reads) - 1) / (reads[-1] - reads[0])
+    assert 2.0 <= rate <= 4.05, (len(reads), rate)  # polite: never more than 4 a second
+    gaps = [b - a for a, b in itertools.pairwise(reads)]
+    assert min(gaps) >= 0.24, gaps
+    assert summary.reason == "idle"
+
+
+def test_a_shard_with_records_is_read_again_at_once() -> None:
+    double = StreamsDouble(table="scores", page_size=10)
+    shard = double.add_shard()
+    records = _put(double, shard, 50)
+    recorder = Recorder()
+    run(recorder, table="scores", streams_client=double, until_idle=0.5, quiet=True)
+    assert recorder.sequences == records
+    reads = [call.at for call in double.calls_of("get_records")][:5]  # five full pages
+    assert reads[-1] - reads[0] < 0.5  # no quarter-second waits (four would take 1 s)

@@ -156,14 +156,11 @@ def _signals(engine: Engine, *, enabled: bool) -> Iterator[None]:
     if not enabled or threading.current_thread() is not threading.main_thread():
         yield
         return
-    received: list[int] = []
 
     def handle(signum: int, frame: Any) -> None:
-        if received:
+        if engine.signalled is not None:
             raise KeyboardInterrupt
-        received.append(signum)
-        engine.reporter.stopping(signal.Signals(signum).name)
-        engine.request_stop()
+        engine.signal_received(signal.Signals(signum).name)
 
     previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:

@@ -146,18 +146,19 @@ class ShardBuffer:
         return all(entry.state == DONE for entry in self.entries)
 
     def take(
-        self, lane: Lane, now: float, *, flush: bool, windowed: bool = False
+        self, lane: Lane, now: float, *, flush: bool, windowed: bool = False, reserved: int = 0
     ) -> list[Entry] | None:
         """The lane's next batch if it is due, else ``None``.
 
         A batch is due when it is full (batch size, or the split size after a bisection),
         when one more record would pass the payload limit or (``windowed``) start another
         tumbling window, when the batching window has run out since its first record was
-        read, or when ``flush`` says no more records are coming soon.
+        read, or when ``flush`` says no more records are coming soon. ``reserved`` bytes of
+        the payload are taken by the event's other fields (a tumbling window's state).
         """
         limit = lane.splits[0] if lane.splits else self.batch_size
         picked: list[Entry] = []
-        size = _EVENT_OVERHEAD
+        size = _EVENT_OVERHEAD + reserved
         full = False
         for entry in self.pending(lane):
             if picked and (

@@ -68,12 +68,26 @@ class Engine:
         self.shared: Shared | None = None
         self.first_run = True  # no checkpoint for this stream yet
         self.initial: set[str] = set()  # the shards there at the start
+        self.signalled: str | None = None  # the name of the first SIGINT/SIGTERM received
+        self._stopping_reported = False
 
     def request_stop(self) -> None:
-        """Stop after the batches in flight (safe from a signal handler)."""
+        """Stop after the batches in flight (from any thread, not from a signal handler)."""
         self.stop_event.set()
         if self.shared is not None:
             self.shared.wake.set()
+
+    def signal_received(self, name: str) -> None:
+        """Stop after the batches in flight: what a SIGINT or SIGTERM handler calls.
+
+        A signal handler runs on the main thread between two bytecodes, possibly while that
+        thread holds the reporter's lock (drawing the status line) or the lock inside
+        ``shared.wake`` (which it waits on): taking either here would deadlock. So this only
+        records the signal and sets ``stop_event``, which the main thread never waits on;
+        the run loop notices within a quarter of a second and reports it.
+        """
+        self.signalled = name
+        self.stop_event.set()
 
     def _call(
         self, operation: str, *, attempts: int | None = None
@@ -251,6 +265,9 @@ class Engine:
         if shared.fatal is not None:
             return "error"
         if self.stop_event.is_set():
+            if self.signalled is not None and not self._stopping_reported:
+                self._stopping_reported = True
+                self.reporter.stopping(self.signalled)
             return "stopped"
         quiet = not any(worker.busy for worker in self.workers.values())
         if shared.budget is not None and shared.budget.left <= 0 and quiet:

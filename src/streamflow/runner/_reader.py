@@ -3,7 +3,9 @@ pages into buffer entries.
 
 * The first iterator is TRIM_HORIZON or LATEST, or AFTER_SEQUENCE_NUMBER the checkpoint.
 * After a page with records the next poll is immediate; after an empty page it waits the
-  poll interval (a quarter second: Lambda polls a shard four times a second).
+  poll interval (a quarter second: Lambda polls a shard four times a second). An empty page
+  means "caught up" only on an open shard: AWS may answer a closed shard with empty pages
+  before its last records, and only a null ``NextShardIterator`` ends it.
 * Throttling and 5xx answers back off exponentially with jitter, capped.
 * ExpiredIteratorException: a new iterator AFTER_SEQUENCE_NUMBER the last record read (the
   checkpoint, when nothing is buffered), so nothing is lost or read twice.
@@ -43,7 +45,7 @@ class ShardReader:
         iterator: the shard iterator for the next GetRecords, ``None`` once reading ended.
         exhausted: the shard is closed and every record was read.
         cut: reading stopped early because ``max_records`` was reached.
-        caught_up: the last poll found no records.
+        caught_up: the last poll of an open shard found no records.
         last_read: the sequence number of the last record read.
     """
 
@@ -103,7 +105,10 @@ class ShardReader:
         if self.iterator is None:
             self.exhausted = True
         if not records:
-            self.caught_up = True
+            # An empty page of a closed shard is not its end (a null NextShardIterator is):
+            # AWS may answer several empty pages before the records that follow, so such a
+            # shard is never caught up, and --until-idle waits until it is read to its end.
+            self.caught_up = self.iterator is not None and not self.shard.closed
             self.next_poll = now + shared.config.poll_interval
             return []
         if shared.budget is not None:

@@ -198,7 +198,11 @@ class ShardWorker:
         budget = self.shared.budget
         flush = reader.iterator is None or (budget is not None and budget.left <= 0)
         entries = self.buffer.take(
-            lane, time.monotonic(), flush=flush, windowed=bool(config.tumbling_window)
+            lane,
+            time.monotonic(),
+            flush=flush,
+            windowed=bool(config.tumbling_window),
+            reserved=self.window.fields_bytes(self.shard.shard_id, self.shared.stream_arn),
         )
         if not entries:
             return False

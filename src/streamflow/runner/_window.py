@@ -25,8 +25,16 @@ if TYPE_CHECKING:
 __all__ = ["Window"]
 
 
+_FIXED_FIELDS_BYTES = 200
+"""The window's fields other than the state, shard id and ARN, as compact JSON (about 180)."""
+
+
 def _iso(epoch: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+def _json_size(value: Any) -> int:
+    return len(json.dumps(value, separators=(",", ":")))
 
 
 class Window:
@@ -37,6 +45,7 @@ class Window:
         self.start: int | None = checkpoint.window_start if checkpoint else None
         self.state: dict[str, Any] = dict(checkpoint.window_state or {}) if checkpoint else {}
         self.terminate_early = False
+        self.state_bytes = _json_size(self.state)
         self._last_assigned = self.start or 0
 
     @property
@@ -60,6 +69,14 @@ class Window:
         if self.seconds and self.start is None:
             self.start = window
             self.state = {}
+            self.state_bytes = 2
+
+    def fields_bytes(self, shard_id: str, stream_arn: str) -> int:
+        """Bytes of JSON the window's fields add to an event (an upper bound; 0 without
+        windows): the state, up to 1 MB, counts against the 6 MB payload with the records."""
+        if not self.seconds:
+            return 0
+        return self.state_bytes + len(shard_id) + len(stream_arn) + _FIXED_FIELDS_BYTES
 
     def closing(
         self, following: Entry | None, *, caught_up: bool, shard_ended: bool
@@ -89,13 +106,15 @@ class Window:
         if not self.seconds or state is None:
             return
         self.state = state
-        if len(json.dumps(state, separators=(",", ":"))) > MAX_WINDOW_STATE_BYTES:
+        self.state_bytes = _json_size(state)
+        if self.state_bytes > MAX_WINDOW_STATE_BYTES:
             self.terminate_early = True
 
     def close(self, *, continue_same: bool) -> None:
         """After a successful final invocation: drop the state; ``continue_same`` keeps the
         window open (ended early by the state's size)."""
         self.state = {}
+        self.state_bytes = 2
         self.terminate_early = False
         if not continue_same:
             self.start = None
