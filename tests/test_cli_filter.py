@@ -153,6 +153,26 @@ def test_errors_exit_2_with_a_message(
     assert err.startswith("streamflow: ")
 
 
+DEEP = '{"a":' * 100_000 + "[1]" + "}" * 100_000
+
+
+@pytest.mark.parametrize(
+    ("argv", "stdin", "message"),
+    [
+        (["filter", "lint", "-"], DEEP, "PATTERN nests too deeply"),
+        (["filter", "test", "-", "/nonexistent"], DEEP, "PATTERN nests too deeply"),
+        (["filter", "test", '{"a": ["x"]}', "-"], DEEP, "EVENT nests too deeply"),
+    ],
+)
+def test_json_too_deep_to_read_exits_2_not_1(
+    argv: list[str], stdin: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A traceback would exit 1, which means "records dropped" or "warnings found".
+    code, _, err = run(argv, capsys, stdin=stdin)
+    assert code == 2
+    assert message in err
+
+
 def test_usage_errors_exit_2_and_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
     assert run([], capsys)[0] == 2
     assert run(["filter"], capsys)[0] == 2

@@ -241,6 +241,44 @@ def test_new_image_picks_the_descriptor_and_the_wire_form(
     }
 
 
+def test_n_text_keeps_every_digit_dynamodb_keeps() -> None:
+    # DynamoDB keeps 38 significant digits; Decimal's default context rounds to 28.
+    exact = Decimal("12345678901234567890.123456789")
+    assert Filter.new_image("n", exact).pattern == {
+        "dynamodb": {"NewImage": {"n": {"N": ["12345678901234567890.123456789"]}}}
+    }
+    largest = Decimal("9.9999999999999999999999999999999999999E+125")
+    assert Filter.key("n", largest).pattern["dynamodb"]["Keys"]["n"]["N"] == [
+        "99999999999999999999999999999999999999" + "0" * 88
+    ]
+    assert Filter.new_image("n", Decimal("-1.500E+3"), Decimal("1E-130")).pattern["dynamodb"][
+        "NewImage"
+    ]["n"]["N"] == ["-1500", "0." + "0" * 129 + "1"]
+    record = {"dynamodb": {"NewImage": {"n": {"N": "12345678901234567890.123456789"}}}}
+    assert Filter.new_image("n", exact).matches(record)
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        pytest.param(Decimal("1.234567890123456789012345678901234567891"), id="40 digits"),
+        pytest.param(10**38 + 1, id="39 digits"),
+        pytest.param(Decimal("1E+126"), id="1E+126"),
+        pytest.param(10**126, id="10**126"),
+        # refused before Python is asked to write out its digits (it would refuse)
+        pytest.param(10**5000, id="10**5000"),
+        pytest.param(Decimal("1E-131"), id="1E-131"),
+        pytest.param(1e300, id="1e300"),
+        pytest.param(5e-324, id="5e-324"),
+    ],
+)
+def test_numbers_dynamodb_cannot_store_are_refused_on_n_attributes(number: Any) -> None:
+    with pytest.raises(FilterValidationError, match="DynamoDB"):
+        Filter.new_image("n", number)
+    with pytest.raises(FilterValidationError):
+        Filter.old_image("n", anything_but(number))
+
+
 def test_key_and_old_image_use_their_own_places() -> None:
     assert Filter.key("PK", prefix("SCORE#")).pattern == {
         "dynamodb": {"Keys": {"PK": {"S": [{"prefix": "SCORE#"}]}}}
@@ -391,6 +429,26 @@ def test_equality_follows_the_pattern_exactly() -> None:
     assert Filter.insert() != "eventName"
 
 
+def test_key_order_counts_when_a_later_key_replaces_an_earlier_one() -> None:
+    # AWS keeps the later of two rules on one path, so these pairs match differently.
+    pairs = [
+        (
+            '{"k":["a"],"$or":[{"k":["b"]},{"z":["c"]}]}',
+            '{"$or":[{"k":["b"]},{"z":["c"]}],"k":["a"]}',
+        ),
+        ('{"a.b":["x"],"a":{"b":["y"]}}', '{"a":{"b":["y"]},"a.b":["x"]}'),
+    ]
+    for first_text, second_text in pairs:
+        first, second = Filter.from_pattern(first_text), Filter.from_pattern(second_text)
+        assert any(
+            first.matches(record) != second.matches(record)
+            for record in ({"k": "b"}, {"a": {"b": "x"}})
+        )
+        assert first != second
+        assert Filter.from_pattern(first.pattern) == first
+        assert Filter.from_pattern(second.to_json()) == second
+
+
 def test_filters_are_immutable_picklable_and_repr_round_trips() -> None:
     flt = Filter.insert().key("PK", prefix("SCORE#"))
     with pytest.raises(AttributeError):
@@ -463,8 +521,8 @@ def test_at_most_five_filters_unless_raised_to_ten() -> None:
     FilterCriteria(*filters[:10], max_filters=10)
     with pytest.raises(FilterValidationError):
         FilterCriteria(*filters, max_filters=10)
-    for limit in (0, 11, 5.0):
-        with pytest.raises(FilterValidationError):
+    for limit in (0, 11, 5.0, True):
+        with pytest.raises(FilterValidationError, match=f"not {limit!r}"):
             FilterCriteria(max_filters=limit)  # type: ignore[arg-type]
     with pytest.raises(FilterValidationError):
         filters[0] | filters[1] | filters[2] | filters[3] | filters[4] | filters[5]

@@ -273,3 +273,85 @@ def test_warnings_are_values_with_a_readable_text() -> None:
     assert str(warning) == f"{warning.path}: {warning.message}\n  fix: {warning.fix}"
     with pytest.raises(AttributeError):
         warning.path = "x"  # type: ignore[misc]
+
+
+def runnable_fix(warning: LintWarning) -> Filter:
+    """The warning's fix, run as the DSL call it is (comments after it dropped)."""
+    import streamflow.filters as filters
+
+    assert warning.fix.startswith("Filter."), warning
+    code = warning.fix.split("  #")[0]
+    namespace = {name: getattr(filters, name) for name in filters.__all__}
+    built = eval(code, namespace)
+    assert isinstance(built, Filter)
+    return built
+
+
+RECORD_WITH_NESTING: dict[str, Any] = {
+    "dynamodb": {
+        "NewImage": {
+            "meta": {"M": {"client": {"S": "ios"}, "build": {"N": "1042"}}},
+            "history": {"L": [{"N": "7"}, {"NULL": True}]},
+            "deletedAt": {"S": "2026"},
+        }
+    }
+}
+
+
+@pytest.mark.parametrize(
+    ("pattern", "fix"),
+    [
+        # inside a map, the fix names the whole way down, as the builders take it
+        (
+            new_image(meta={"M": {"client": ["ios"]}}),
+            "Filter.new_image(('meta', 'client'), 'ios')",
+        ),
+        (
+            new_image(meta={"M": {"build": {"N": [1042]}}}),
+            "Filter.new_image(('meta', 'build'), 1042, type='N')",
+        ),
+        # exists(True) implies no type: the fix names one, as the builders require
+        (
+            new_image(deletedAt=[{"exists": True}]),
+            "Filter.new_image('deletedAt', exists(True), type='S')",
+        ),
+        # below an L value the builders cannot reach: Filter.where(), N as text, NULL as true
+        (
+            new_image(history={"L": {"N": [7]}}),
+            "Filter.where('dynamodb.NewImage.history.L.N', '7')",
+        ),
+        (
+            new_image(history={"L": {"NULL": [None]}}),
+            "Filter.where('dynamodb.NewImage.history.L.NULL', True)",
+        ),
+    ],
+)
+def test_fixes_run_and_do_what_the_pattern_meant(pattern: dict[str, Any], fix: str) -> None:
+    warning = one(pattern)
+    assert warning.fix.split("  #")[0] == fix
+    fixed = runnable_fix(warning)
+    assert lint(fixed) == []
+    assert fixed.matches(RECORD_WITH_NESTING)
+    assert not Filter.from_pattern(pattern).matches(RECORD_WITH_NESTING)
+
+
+def test_a_map_inside_a_map_is_named_in_full() -> None:
+    warning = one(new_image(meta={"M": {"client": {"M": {"os": ["ios"]}}}}))
+    assert warning.fix == "Filter.new_image(('meta', 'client', 'os'), 'ios')"
+    runnable_fix(warning)
+
+
+def test_a_rule_with_exists_false_where_no_value_can_be_always_matches() -> None:
+    # exists:false is satisfied where the record holds an object or nothing, so these rules
+    # always match, even though they also list values.
+    warning = one(new_image(status=["x", {"exists": False}]))
+    assert "always matches" in warning.message
+    assert warning.fix == "Filter.new_image('status', 'x', exists(False))"
+    assert "always matches" in one({"body": ["x", {"exists": False}]}).message
+    # On REMOVE, a NewImage rule that also accepts "absent" is satisfied: nothing to say.
+    assert lint(Filter.remove().new_image("a", "x", exists(False))) == []
+
+
+def test_view_type_messages_read_well() -> None:
+    warning = one({"dynamodb": {"NewImage": {"a": {"S": ["x"]}}}}, view_type="OLD_IMAGE")
+    assert warning.message.startswith("an OLD_IMAGE stream")

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from streamflow.errors import FilterValidationError, StreamflowError
-from streamflow.filters import Filter
+from streamflow.filters import Filter, numeric
 
 
 def rejected(pattern: Any) -> FilterValidationError:
@@ -156,6 +156,11 @@ def test_numbers_beyond_a_double_are_rejected() -> None:
     assert rejected({"n": [10**400]}).path == "n[0]"
     assert rejected({"n": [float("nan")]}).path == "n[0]"
     assert rejected({"n": [float("inf")]}).path == "n[0]"
+    # Even when Python would refuse to write the number out as text.
+    assert rejected({"n": [10**5000]}).path == "n[0]"
+    assert rejected({"n": [{"anything-but": [1, -(10**5000)]}]}).path == "n[0].anything-but[1]"
+    with pytest.raises(FilterValidationError):
+        numeric(">", 10**5000)
 
 
 @pytest.mark.parametrize("value", ["true", 1, None, [True], {"a": True}])

@@ -14,7 +14,8 @@ Exit codes:
 
 * ``0``: every record kept (``test``), or no warning (``lint``);
 * ``1``: some record dropped (``test``), or some warning (``lint``);
-* ``2``: usage error, unreadable file, invalid JSON, or a pattern AWS would reject.
+* ``2``: usage error, unreadable file, invalid JSON (or JSON nested too deeply to read), or
+  a pattern AWS would reject.
 
 Each command is a function ``(args) -> int`` registered by an ``_add_*`` function on the
 sub-parsers; add new commands the same way.
@@ -46,9 +47,9 @@ class _UsageError(Exception):
 def _read_text(source: str, what: str, stdin: TextIO, *, inline: bool = False) -> str:
     if inline and source.lstrip().startswith("{"):
         return source
-    if source == "-":
-        return stdin.read()
     try:
+        if source == "-":
+            return stdin.read()
         with open(source, encoding="utf-8") as handle:
             return handle.read()
     except OSError as exc:
@@ -57,22 +58,25 @@ def _read_text(source: str, what: str, stdin: TextIO, *, inline: bool = False) -
         raise _UsageError(f"{what} {source!r} is not UTF-8 text: {exc}") from None
 
 
+def _parse_json(text: str, what: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise _UsageError(f"{what} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise _UsageError(f"{what} nests too deeply to be read") from None
+
+
 def _load_filters(text: str) -> FilterCriteria:
     """One pattern, or a FilterCriteria (boto3 / CloudFormation / get-event-source-mapping)."""
-    try:
-        parsed = json.loads(text)
-    except ValueError as exc:
-        raise _UsageError(f"PATTERN is not valid JSON: {exc}") from None
+    parsed = _parse_json(text, "PATTERN")
     if isinstance(parsed, dict) and ("Filters" in parsed or "FilterCriteria" in parsed):
         return FilterCriteria.from_boto3(parsed, max_filters=10)
     return FilterCriteria(Filter.from_pattern(text.strip()))
 
 
 def _records(text: str) -> list[Any]:
-    try:
-        event = json.loads(text)
-    except ValueError as exc:
-        raise _UsageError(f"EVENT is not valid JSON: {exc}") from None
+    event = _parse_json(text, "EVENT")
     if isinstance(event, dict) and isinstance(event.get("Records"), list):
         return list(event["Records"])
     if isinstance(event, list):

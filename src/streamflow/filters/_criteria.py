@@ -10,6 +10,7 @@ from collections.abc import Mapping
 
 from streamflow.errors import FilterValidationError
 from streamflow.filters._filter import Filter, lazy_matcher
+from streamflow.filters._json import as_record
 
 __all__ = ["MAX_FILTERS", "FilterCriteria", "FilterCriteriaDict", "FilterDict", "dispatcher"]
 
@@ -67,11 +68,15 @@ class FilterCriteria:
             FilterValidationError: for more filters than ``max_filters``, or a
                 ``max_filters`` outside 1..10.
         """
-        if not isinstance(max_filters, int) or not 1 <= max_filters <= MAX_FILTERS:
+        if (
+            not isinstance(max_filters, int)
+            or isinstance(max_filters, bool)
+            or not 1 <= max_filters <= MAX_FILTERS
+        ):
             raise FilterValidationError(
                 "Filters",
                 f"max_filters must be 1 to {MAX_FILTERS} (AWS allows 5 per mapping, 10 with "
-                "a quota increase), not {max_filters!r}",
+                f"a quota increase), not {max_filters!r}",
             )
         for index, item in enumerate(filters):
             if not isinstance(item, Filter):
@@ -165,7 +170,8 @@ class FilterCriteria:
         """True if any filter matches ``record`` (always True with no filters).
 
         Args:
-            record: the record as Lambda sees it; any JSON value is accepted, never raises.
+            record: the record as Lambda sees it, or a :class:`~streamflow.StreamRecord`
+                (its ``raw`` is matched); any JSON value is accepted, never raises.
 
         Returns:
             Whether Lambda would deliver the record.
@@ -173,6 +179,8 @@ class FilterCriteria:
         >>> (Filter.insert() | Filter.modify()).matches({"eventName": "MODIFY"})
         True
         """
+        if type(record) is not dict:
+            record = as_record(record)
         return self._match(record)
 
     def to_boto3(self) -> FilterCriteriaDict:

@@ -48,13 +48,6 @@ class Kinds:
                     self.eb_only.append("wildcard")
                 self.cidr = self.cidr or name == "cidr"
 
-    @property
-    def positive(self) -> bool:
-        """Some alternative needs a value to be present."""
-        return bool(
-            self.strings or self.numbers or self.others or self.negations or self.exists_true
-        )
-
 
 def dsl(alternative: Any) -> str:
     """A pattern element written as the streamflow rule that produces it."""
@@ -76,9 +69,15 @@ def dsl(alternative: Any) -> str:
     return f"{name.replace('-', '_')}({operand!r})"
 
 
-def call(image: str, name: str, rules: list[str], descriptor: str = "") -> str:
-    """A DynamoDB builder call; ``type=`` when the rules alone would imply another type."""
-    kind = f", type={descriptor!r}" if descriptor not in ("", "S", "BOOL", "NULL") else ""
+def call(image: str, names: tuple[str, ...], rules: list[str], descriptor: str = "") -> str:
+    """A DynamoDB builder call; ``type=`` when the rules alone would imply another type, or
+    imply none (``exists(True)``).
+
+    ``names``: the attribute, then the names of map values inside it, if any.
+    """
+    implied = descriptor in ("", "S", "BOOL", "NULL") and "exists(True)" not in rules
+    kind = "" if implied or not descriptor else f", type={descriptor!r}"
+    name: str | tuple[str, ...] = names[0] if len(names) == 1 else names
     return f"Filter.{IMAGE_METHOD[image]}({name!r}, {', '.join(rules)}{kind})"
 
 

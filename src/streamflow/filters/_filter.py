@@ -13,6 +13,7 @@ import functools
 from collections.abc import Mapping, Sequence
 
 from streamflow.errors import FilterValidationError
+from streamflow.filters._json import as_record
 
 # Validation, compilation and the DynamoDB helpers load when the first filter is built, not
 # when this package is imported: ``import streamflow`` stays cheap for code without filters.
@@ -208,7 +209,8 @@ class Filter:
 
         Args:
             record: the record as Lambda sees it (a dict parsed from the event JSON, type
-                descriptors included); any JSON value is accepted and never raises.
+                descriptors included) or a :class:`~streamflow.StreamRecord` (its ``raw``
+                is matched); any JSON value is accepted and never raises.
 
         Returns:
             True if the record matches the pattern.
@@ -216,6 +218,8 @@ class Filter:
         >>> Filter.insert().matches({"eventName": "INSERT"})
         True
         """
+        if type(record) is not dict:
+            record = as_record(record)
         return self._match(record)
 
     def explain(self, record: Any) -> list[Mismatch]:
@@ -233,6 +237,7 @@ class Filter:
         """
         from streamflow.filters._explain import explain
 
+        record = as_record(record)
         return explain(self._compiled, record, matched=self._match(record))
 
     def lint(self, *, view_type: str | None = None) -> list[LintWarning]:
@@ -527,11 +532,17 @@ class Filter:
         return NotImplemented
 
     def _canonical(self) -> str:
+        """The text that equality and hashing compare.
+
+        Key order does not change what a pattern matches unless a later key replaces an
+        earlier one (``{"a.b": ...}`` next to ``{"a": {"b": ...}}``, or a field repeated
+        inside ``$or``): then the order decides which rule AWS keeps, so it is kept.
+        """
         key = self._key
         if key is None:
             from streamflow.filters._json import compact_json
 
-            key = compact_json(self._pattern, sort_keys=True)
+            key = compact_json(self._pattern, sort_keys=not self._compiled.overridden)
             object.__setattr__(self, "_key", key)
         return key
 

@@ -9,7 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["compact_json", "copy_json", "show", "utf16_length"]
+__all__ = ["as_record", "compact_json", "copy_json", "show", "utf16_length"]
+
+
+def as_record(record: Any) -> Any:
+    """What a filter matches for ``record``: a :class:`~streamflow.StreamRecord` (anything
+    with a dict ``raw``) is read as its ``raw``, the record as Lambda delivers it; any other
+    value is taken as it is. Duck-typed, so that filters need not import the records module.
+    """
+    if type(record) is dict:
+        return record
+    raw = getattr(record, "raw", None)
+    return raw if type(raw) is dict else record
 
 
 def utf16_length(text: str) -> int:

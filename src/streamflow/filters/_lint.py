@@ -4,7 +4,8 @@ Validation answers "will CreateEventSourceMapping accept it?"; lint answers "wil
 I meant?". Each :class:`LintWarning` names the pattern path, says what goes wrong, and gives
 the streamflow DSL call that expresses the intent correctly.
 
-A little over 400 lines: one check per trap, each with its message and its fix.
+Over 400 lines (about 530): one check per trap, each with its message and its fix, and the
+fixes name attributes inside maps and lists as the builders take them.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from streamflow.errors import FilterValidationError
 from streamflow.filters._compile import CompiledField
 from streamflow.filters._criteria import FilterCriteria
 from streamflow.filters._describe import IMAGE_METHOD, Kinds, call, dsl, is_numbers, listed
-from streamflow.filters._dynamodb import DESCRIPTORS, EVENT_NAMES, IMAGES
+from streamflow.filters._dynamodb import DESCRIPTORS, EVENT_NAMES, IMAGES, number_text
 from streamflow.filters._filter import Filter
 
 __all__ = ["VIEW_TYPES", "LintWarning", "lint"]
@@ -96,7 +97,9 @@ class _Linter:
         self.found.setdefault((path, message), LintWarning(path, message, fix))
 
     def effect(self, kinds: Kinds) -> str:
-        return "never matches" if kinds.positive else "always matches"
+        """What a rule does where the record holds no value: ``exists: false`` among its
+        alternatives is then satisfied, any other alternative is not."""
+        return "always matches" if kinds.exists_false else "never matches"
 
     def field(self, field: CompiledField) -> None:
         path, alternatives = field.path, field.alternatives
@@ -187,14 +190,23 @@ class _Linter:
                 )
 
     def scalar(
-        self, path: str, kind: str, kinds: Kinds, image: tuple[str, str, str] = ("", "", "")
+        self,
+        path: str,
+        kind: str,
+        kinds: Kinds,
+        image: tuple[str, tuple[str, ...], str] = ("", (), ""),
     ) -> None:
-        """Type mismatches between a field's value type and its rules."""
-        image_name, attribute, descriptor = image
+        """Type mismatches between a field's value type and its rules.
+
+        ``image``: (image, attribute names, descriptor) when a DynamoDB builder can write
+        the fix; otherwise the fix is a ``Filter.where()`` call on ``path``, which writes
+        values as they are (so N values must be given as their text).
+        """
+        image_name, names, descriptor = image
 
         def fix_for(rules: list[str]) -> str:
             return (
-                call(image_name, attribute, rules, descriptor)
+                call(image_name, names, rules, descriptor)
                 if image_name
                 else f"Filter.where({path!r}, {', '.join(rules)})"
             )
@@ -207,7 +219,9 @@ class _Linter:
                     path,
                     'N values are text in stream records ({"N": "30"}): the number literal '
                     f"{literals[0]!r} never matches",
-                    fix_for([repr(n) for n in literals]) + "  # the DSL writes the text form",
+                    fix_for([repr(n) for n in literals]) + "  # the DSL writes the text form"
+                    if image_name
+                    else fix_for([repr(_text_of(n)) for n in literals]),
                 )
             elif literals:
                 self.warn(
@@ -234,7 +248,16 @@ class _Linter:
                     "anything-but with numbers always matches a string value (a string is never "
                     "a number)",
                     fix_for(
-                        [dsl({"anything-but": [str(v) for v in listed(numeric_negations[0])]})]
+                        [
+                            dsl(
+                                {
+                                    "anything-but": [
+                                        _text_of(v) if kind == "number-text" else str(v)
+                                        for v in listed(numeric_negations[0])
+                                    ]
+                                }
+                            )
+                        ]
                     ),
                 )
             for other in kinds.others:
@@ -263,7 +286,7 @@ class _Linter:
                 self.warn(
                     path,
                     f"a NULL value is always true: {dsl(value)} never matches",
-                    fix_for(["None"]),
+                    fix_for(["None" if image_name else "True"]),
                 )
 
     def dynamodb(self, path: str, rest: list[str], kinds: Kinds, alternatives: list[Any]) -> None:
@@ -302,31 +325,50 @@ class _Linter:
         if image in missing:
             self.warn(
                 path,
-                f"a {self.view_type} stream delivers no {image}: this rule {self.effect(kinds)}",
+                f"{_article(self.view_type)} {self.view_type} stream delivers no {image}: this "
+                f"rule {self.effect(kinds)}",
                 "use a stream view type that carries the image, or filter on dynamodb.Keys",
             )
         if not rest:
             self.warn(
                 path,
                 f"{image} is an object, not a value: this rule {self.effect(kinds)}",
-                call(image, "name", ["..."]),
+                call(image, ("name",), ["..."]),
             )
             return
-        self.attribute(path, image, rest[0], rest[1:], kinds, alternatives)
+        self.attribute(path, image, (rest[0],), rest[1:], kinds, alternatives)
 
     def attribute(
         self,
         path: str,
         image: str,
-        name: str,
+        names: tuple[str, ...],
         rest: list[str],
         kinds: Kinds,
         alternatives: list[Any],
+        *,
+        in_list: bool = False,
     ) -> None:
-        rules = [dsl(a) for a in alternatives if a != {"exists": False}] or ["exists(False)"]
+        """Check the rest of ``path`` below an attribute.
+
+        ``names``: the attribute, then the names of the map values on the way
+        (``meta.M.client`` -> ``("meta", "client")``), as the DSL builders take them.
+        ``in_list``: the path went through an ``L`` value, which the builders cannot reach
+        into, so fixes are written with ``Filter.where()``.
+        """
+        rules = [dsl(a) for a in alternatives]
         effect = f"this rule {self.effect(kinds)}"
+
+        def fixed(descriptor: str = "") -> str:
+            if in_list:
+                return (
+                    f"Filter.where({path!r}, ...) with the type descriptor in the path; the "
+                    "DynamoDB builders do not reach into L values"
+                )
+            return call(image, names, rules, descriptor)
+
         if not rest:
-            if kinds.positive:
+            if not kinds.exists_false:
                 message = (
                     "an attribute value is an object with a type descriptor "
                     '({"S": ...}): without S/N/B... in the path this rule never matches'
@@ -336,14 +378,25 @@ class _Linter:
                     "exists:false on an attribute without its type descriptor always matches: "
                     "the attribute's value is an object, never a leaf"
                 )
-            self.warn(path, message, call(image, name, rules))
+            # exists(True) alone implies no type: the fix names one, as the builders ask.
+            typed = kinds.strings or kinds.numbers or kinds.others or kinds.negations
+            present = kinds.exists_true and not typed
+            self.warn(path, message, fixed("S" if present else ""))
             return
         descriptor = rest[0]
         ahead = next((i for i, part in enumerate(rest) if part in DESCRIPTORS), None)
         if descriptor not in DESCRIPTORS and ahead is not None:
             # Dots in an attribute name read like nesting: "a.b" then "S" is one attribute.
-            dotted = ".".join([name, *rest[:ahead]])
-            self.attribute(path, image, dotted, rest[ahead:], kinds, alternatives)
+            dotted = ".".join([names[-1], *rest[:ahead]])
+            self.attribute(
+                path,
+                image,
+                (*names[:-1], dotted),
+                rest[ahead:],
+                kinds,
+                alternatives,
+                in_list=in_list,
+            )
             return
         if descriptor not in DESCRIPTORS:
             upper = descriptor.upper()
@@ -351,14 +404,14 @@ class _Linter:
             self.warn(
                 path,
                 f"{descriptor!r} is not a DynamoDB type descriptor{hint}: {effect}",
-                call(image, name, rules),
+                fixed(),
             )
             return
         if image == "Keys" and descriptor not in ("S", "N", "B"):
             self.warn(
                 path,
                 f"key attributes are S, N or B, never {descriptor}: {effect}",
-                call(image, name, rules),
+                fixed(),
             )
         if descriptor == "M":
             if len(rest) == 1:
@@ -366,10 +419,12 @@ class _Linter:
                     path,
                     f"an M value is an object, not a value: {effect}",
                     "name a value inside the map, e.g. "
-                    f"Filter.{IMAGE_METHOD[image]}(({name!r}, 'field'), ...)",
+                    f"Filter.{IMAGE_METHOD[image]}({(*names, 'field')!r}, ...)",
                 )
             else:
-                self.attribute(path, image, rest[1], rest[2:], kinds, alternatives)
+                self.attribute(
+                    path, image, (*names, rest[1]), rest[2:], kinds, alternatives, in_list=in_list
+                )
             return
         if descriptor == "L":
             if len(rest) == 1:
@@ -379,16 +434,17 @@ class _Linter:
                     f"Filter.where({path + '.S'!r}, ...) to match an element's S value",
                 )
             else:
-                self.attribute(path, image, name, rest[1:], kinds, alternatives)
+                self.attribute(path, image, names, rest[1:], kinds, alternatives, in_list=True)
             return
         if len(rest) > 1:
             self.warn(
                 path,
                 f"a {descriptor} value has no fields: {effect}",
-                call(image, name, rules),
+                fixed(),
             )
             return
-        self.scalar(path, _KIND_OF_DESCRIPTOR[descriptor], kinds, (image, name, descriptor))
+        target = ("", (), descriptor) if in_list else (image, names, descriptor)
+        self.scalar(path, _KIND_OF_DESCRIPTOR[descriptor], kinds, target)
 
     def branch(self, fields: tuple[CompiledField, ...]) -> None:
         """Rules that contradict the event type: INSERT has no OldImage, REMOVE no NewImage."""
@@ -399,15 +455,26 @@ class _Linter:
             if set(names) != {event}:
                 continue
             for field in fields:
-                if (
-                    field.path.startswith(f"dynamodb.{image}.")
-                    and Kinds(field.alternatives).positive
+                if field.path.startswith(f"dynamodb.{image}.") and not (
+                    Kinds(field.alternatives).exists_false
                 ):
                     self.warn(
                         field.path,
                         f"{event} records carry no {image}: this rule never matches",
                         "drop the rule, or match the other image",
                     )
+
+
+def _article(word: str | None) -> str:
+    return "an" if word and word[0] in "AEIOU" else "a"
+
+
+def _text_of(number: Any) -> str:
+    """A number as the text an N value holds (its repr if DynamoDB could not store it)."""
+    try:
+        return number_text(number)
+    except FilterValidationError:
+        return repr(number)
 
 
 def lint(

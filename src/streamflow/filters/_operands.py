@@ -62,7 +62,9 @@ def check_number(value: object, path: str, *, what: str = "value") -> int | floa
     if isinstance(value, float) and not math.isfinite(value):
         raise _error(path, f"{what} must be a finite number, not {value!r}")
     if isinstance(value, int) and abs(value) > _MAX_DOUBLE:
-        raise _error(path, f"{what} {value} is outside the IEEE-754 double range")
+        # Not written out: Python refuses to turn ints of thousands of digits into text.
+        size = f"a {value.bit_length()}-bit integer"
+        raise _error(path, f"{what} is outside the IEEE-754 double range ({size})")
     return value
 
 

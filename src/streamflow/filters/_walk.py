@@ -70,8 +70,18 @@ def _step(node: Any, wanted: list[Wanted], absent: list[Absent]) -> Step:
             return False  # an object is not a leaf
         absent = [a for a in absent if a[1] is not None]
         choices = []
-        for _, rest, _ in wanted:
-            options = routes(node, rest)  # type: ignore[arg-type]
+        for field in wanted:
+            options = routes(node, field[1])  # type: ignore[arg-type]
+            if len(options) > 1:
+                # Dotted keys offer several routes. Keep those where the field can match
+                # on its own: a route it fails alone it fails in any company, and without
+                # this a field that fails everywhere would multiply the combinations tried
+                # below (2**n for n fields with two routes each).
+                kept = []
+                for key, rest in options:
+                    if (yield node[key], [(field[0], rest, field[2])], []):
+                        kept.append((key, rest))
+                options = kept
             if not options:
                 return False
             choices.append(options)
