@@ -130,6 +130,19 @@ def test_filter_criteria_are_accepted_and_each_filter_explained(
     assert run(["filter", "test", json.dumps(response), files["event"]], capsys)[0] == 1
 
 
+def test_a_pattern_on_a_field_named_filters_is_a_pattern(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps([{"Filters": "on"}, {"Filters": "off"}, {"FilterCriteria": 1}]))
+    code, out, _ = run(["filter", "test", '{"Filters": ["on"]}', str(event)], capsys)
+    assert (code, out.splitlines()[-1]) == (1, "1 of 3 records kept, 2 dropped")
+    pattern = '{"Filters": [{"prefix": "o"}], "FilterCriteria": [1]}'
+    code, out, _ = run(["filter", "test", pattern, str(event)], capsys)
+    assert (code, out.splitlines()[-1]) == (1, "0 of 3 records kept, 3 dropped")
+    assert "FilterCriteria: is missing" in out
+
+
 @pytest.mark.parametrize(
     ("argv", "stdin", "message"),
     [

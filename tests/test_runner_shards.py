@@ -324,3 +324,59 @@ def test_a_shard_with_records_is_read_again_at_once() -> None:
     assert recorder.sequences == records
     reads = [call.at for call in double.calls_of("get_records")][:5]  # five full pages
     assert reads[-1] - reads[0] < 0.5  # no quarter-second waits (four would take 1 s)
+
+
+def _run_in_thread(double: StreamsDouble, handler: Any, stop: threading.Event, **options: Any):
+    result: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            result["summary"] = run_on(double, handler, stop_event=stop, **options)
+        except BaseException as exc:  # pragma: no cover - reported by the test
+            result["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    return thread, result
+
+
+def test_a_stop_request_ends_the_backoff_of_the_run_loops_own_calls() -> None:
+    double = StreamsDouble()
+    shard = double.add_shard()
+    records = _put(double, shard, 2)
+    recorder = Recorder()
+    stop = threading.Event()
+    thread, result = _run_in_thread(
+        double, recorder, stop, throttle_base=0.5, throttle_cap=0.5, discovery_interval=0.05
+    )
+    recorder.wait_for(2)
+    double.fail("describe_stream", "LimitExceededException", times=1_000_000)  # throttled
+    deadline = time.monotonic() + 5
+    while len(double.calls_of("describe_stream")) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)  # the run loop is now retrying DescribeStream
+
+    stop.set()
+    thread.join(timeout=1.5)  # a backoff of 0.5 s at most, then the stop is seen
+
+    assert not thread.is_alive(), "a stop request did not end the DescribeStream retries"
+    assert result["summary"].reason == "stopped"
+    assert recorder.sequences == records
+
+
+def test_a_stop_request_during_throttled_startup_ends_the_run_with_nothing_read() -> None:
+    double = StreamsDouble()
+    shard = double.add_shard()
+    _put(double, shard, 2)
+    double.fail("describe_stream", "LimitExceededException", times=5)  # five of six attempts
+    recorder = Recorder()
+    stop = threading.Event()
+    thread, result = _run_in_thread(double, recorder, stop, throttle_base=1.0, throttle_cap=1.0)
+    while not double.calls_of("describe_stream"):
+        time.sleep(0.01)
+
+    stop.set()
+    thread.join(timeout=1.0)  # the five waits would take 2.5 s or more
+
+    assert not thread.is_alive(), "a stop request did not end the startup retries"
+    assert result["summary"].reason == "stopped"
+    assert recorder.sequences == []

@@ -70,9 +70,23 @@ def _parse_json(text: str, what: str) -> Any:
 def _load_filters(text: str) -> FilterCriteria:
     """One pattern, or a FilterCriteria (boto3 / CloudFormation / get-event-source-mapping)."""
     parsed = _parse_json(text, "PATTERN")
-    if isinstance(parsed, dict) and ("Filters" in parsed or "FilterCriteria" in parsed):
+    if _is_criteria(parsed):
         return FilterCriteria.from_boto3(parsed, max_filters=10)
     return FilterCriteria(Filter.from_pattern(text.strip()))
+
+
+def _is_criteria(parsed: Any) -> bool:
+    """A FilterCriteria shape, not a pattern that happens to name a field ``Filters``: its
+    ``Filters`` holds ``{"Pattern": ...}`` objects (a pattern's list holds values or
+    operators), or it is a response holding an object ``FilterCriteria``."""
+    if not isinstance(parsed, dict):
+        return False
+    if isinstance(parsed.get("FilterCriteria"), dict) and "Filters" not in parsed:
+        return True
+    entries = parsed.get("Filters")
+    return isinstance(entries, list) and all(
+        isinstance(entry, dict) and "Pattern" in entry for entry in entries
+    )
 
 
 def _records(text: str) -> list[Any]:

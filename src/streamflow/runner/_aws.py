@@ -12,13 +12,14 @@ honours Ctrl-C.
 from __future__ import annotations
 
 import random
-import threading
+import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from streamflow.runner._errors import RunnerConfigError
 
 __all__ = [
+    "AnySet",
     "Backoff",
     "Stopped",
     "error_code",
@@ -46,6 +47,40 @@ SERVER_CODES = frozenset(
 
 class Stopped(Exception):
     """Raised inside the runner when a stop was requested during a backoff wait."""
+
+
+class Waitable(Protocol):
+    """What a backoff waits on: ``wait(timeout)`` is True once a stop was requested."""
+
+    def wait(self, timeout: float) -> bool: ...
+
+
+class AnySet:
+    """Several events waited on as one: :meth:`wait` returns True once any of them is set.
+
+    It polls :meth:`threading.Event.is_set`, which takes no lock. So the main thread can wait
+    on an event that a signal handler sets: ``Event.wait`` holds the event's lock at moments
+    the handler may interrupt, and the handler's ``set()`` would then never return.
+    """
+
+    __slots__ = ("_events",)
+
+    _TICK = 0.05
+
+    def __init__(self, *events: Any) -> None:
+        self._events = events
+
+    def is_set(self) -> bool:
+        return any(event.is_set() for event in self._events)
+
+    def wait(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while not self.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            time.sleep(min(left, self._TICK))
+        return True
 
 
 def error_code(exc: BaseException) -> str | None:
@@ -114,7 +149,7 @@ class Backoff:
 def retrying(
     call: Callable[[], T],
     *,
-    stop: threading.Event,
+    stop: Waitable,
     backoff: Backoff,
     on_retry: Callable[[BaseException, float], None],
     attempts: int | None = None,

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from streamflow.runner._aws import Backoff, Stopped, error_code, retrying
+from streamflow.runner._aws import AnySet, Backoff, Stopped, error_code, retrying
 from streamflow.runner._checkpoint import CheckpointStore, ShardCheckpoint
 from streamflow.runner._config import RunnerConfig
 from streamflow.runner._discovery import (
@@ -92,10 +92,14 @@ class Engine:
     def _call(
         self, operation: str, *, attempts: int | None = None
     ) -> Callable[[Callable[[], Any]], Any]:
+        # The engine's own calls run on the main thread: their backoff also ends on a stop
+        # request (a signal), which the run loop cannot see while a call is retried.
+        stop = AnySet(self.stopping, self.stop_event)
+
         def call(fn: Callable[[], Any]) -> Any:
             return retrying(
                 fn,
-                stop=self.stopping,
+                stop=stop,
                 backoff=Backoff(self.config.throttle_base, self.config.throttle_cap),
                 on_retry=self._on_retry(operation),
                 attempts=attempts,
@@ -127,15 +131,23 @@ class Engine:
         config = self.config
         began = time.monotonic()
         checkpoints = CheckpointStore(config.checkpoint)
-        arn = find_stream(
-            config.table,
-            dynamodb=self.dynamodb,
-            streams=self.streams,
-            call=self._call("DescribeTable", attempts=_STARTUP_ATTEMPTS),
-        )
-        description = describe_stream(
-            self.streams, arn, call=self._call("DescribeStream", attempts=_STARTUP_ATTEMPTS)
-        )
+        arn = ""
+        try:
+            arn = find_stream(
+                config.table,
+                dynamodb=self.dynamodb,
+                streams=self.streams,
+                call=self._call("DescribeTable", attempts=_STARTUP_ATTEMPTS),
+            )
+            description = describe_stream(
+                self.streams, arn, call=self._call("DescribeStream", attempts=_STARTUP_ATTEMPTS)
+            )
+        except Stopped:  # a signal while the first calls were throttled: nothing was read
+            self._report_stopping()
+            self.reporter.close()
+            summary = self._summary(arn, "stopped", time.monotonic() - began)
+            self.reporter.summary(summary)
+            return summary
         parts = arn.split(":")
         shared = self.shared = Shared(
             config=config,
@@ -184,8 +196,8 @@ class Engine:
                         self.streams, arn, call=self._call("DescribeStream")
                     )
                     next_discovery = time.monotonic() + config.discovery_interval
-        except Stopped:
-            pass
+        except Stopped:  # a stop request while the run loop's own call was retried
+            self._report_stopping()
         finally:
             self._stop_workers()
             self.reporter.close()
@@ -265,9 +277,7 @@ class Engine:
         if shared.fatal is not None:
             return "error"
         if self.stop_event.is_set():
-            if self.signalled is not None and not self._stopping_reported:
-                self._stopping_reported = True
-                self.reporter.stopping(self.signalled)
+            self._report_stopping()
             return "stopped"
         quiet = not any(worker.busy for worker in self.workers.values())
         if shared.budget is not None and shared.budget.left <= 0 and quiet:
@@ -286,6 +296,11 @@ class Engine:
         ):
             return "stream_disabled"
         return None
+
+    def _report_stopping(self) -> None:
+        if self.signalled is not None and not self._stopping_reported:
+            self._stopping_reported = True
+            self.reporter.stopping(self.signalled)
 
     def _stop_workers(self) -> None:
         self.stopping.set()
