@@ -248,3 +248,34 @@ def test_the_console_script_runs(files: dict[str, str]) -> None:
     )
     assert done.returncode == 1
     assert done.stdout.splitlines()[-1] == "1 of 3 records kept, 2 dropped"
+
+
+def test_an_indented_pattern_file_counts_4096_on_its_compact_form(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 3536 characters compact (what to_boto3(), CDK and SAM send), 6339 indented: AWS
+    # accepts it, so the CLI must not call it "a pattern AWS rejects".
+    values = [f"SCORE#{i:05d}" for i in range(250)]
+    pattern = {"dynamodb": {"Keys": {"PK": {"S": values}}}, "eventName": ["INSERT", "MODIFY"]}
+    path = tmp_path / "pattern.json"
+    path.write_text(json.dumps(pattern, indent=2))
+    code, out, err = run(["filter", "lint", str(path)], capsys)
+    assert (code, out, err) == (0, "0 warnings\n", "")
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps(EVENT))
+    code, out, _ = run(["filter", "test", str(path), str(event)], capsys)
+    assert code == 1
+    assert out.splitlines()[-1] == "0 of 3 records kept, 3 dropped"
+    # Spaces inside strings are kept; duplicate keys still follow AWS (the last one wins).
+    spaced = '{ "eventName" : ["IN SERT"],\n  "eventName": [ "INSERT" ] }'
+    code, out, _ = run(["filter", "test", spaced, str(event)], capsys)
+    assert out.splitlines()[-1] == "1 of 3 records kept, 2 dropped"
+    # Over 4096 even when compact: still refused. A Pattern string counts as written.
+    path.write_text(json.dumps({"a": [f"{i:09d}" for i in range(400)]}, indent=1))
+    code, _, err = run(["filter", "lint", str(path)], capsys)
+    assert code == 2
+    assert "AWS allows at most 4096" in err
+    criteria = {"Filters": [{"Pattern": json.dumps(pattern, indent=2)}]}
+    code, _, err = run(["filter", "lint", json.dumps(criteria)], capsys)
+    assert code == 2
+    assert "Filters[0].Pattern" in err

@@ -622,3 +622,74 @@ def test_explain_blames_array_consistency_when_each_field_matches_alone() -> Non
     assert miss.path == "items"
     assert "array" in miss.reason
     assert str(miss).startswith("items: ")
+
+
+# --- audit: wrong arguments, keys in maps, N text, CloudFormation's empty FilterCriteria ---------
+
+
+@pytest.mark.parametrize(
+    ("build", "path"),
+    [
+        pytest.param(lambda: Filter.new_image(5, "x"), "new_image(5)", id="new_image int name"),
+        pytest.param(lambda: Filter.old_image(None, "x"), "old_image(None)", id="None name"),
+        pytest.param(lambda: Filter.key(5, "x"), "key(5)", id="key int name"),
+        pytest.param(lambda: Filter.where(5, "x"), "where", id="where int path"),
+        pytest.param(lambda: Filter.where(None, "x"), "where", id="where None path"),
+        pytest.param(lambda: Filter.where("", "x"), "where", id="where empty path"),
+        pytest.param(lambda: Filter.where("dynamodb..Keys", "x"), "dynamodb..Keys", id="a..b"),
+        pytest.param(lambda: Filter.where("a", ["x", "y"]), "a", id="where list value"),
+        pytest.param(lambda: Filter.where("a", {"x": 1}), "a", id="where dict value"),
+        pytest.param(lambda: numeric([">"], 1), "numeric", id="numeric list operator"),
+        pytest.param(lambda: anything_but(("a", "b")), "anything-but", id="anything_but tuple"),
+        pytest.param(lambda: anything_but(b"x"), "anything-but", id="anything_but bytes"),
+    ],
+)
+def test_wrong_arguments_raise_filter_validation_errors_with_a_path(build: Any, path: str) -> None:
+    # They used to raise TypeError ("'int' object is not iterable", "unhashable type"), or
+    # a FilterValidationError saying a list "must be a JSON number".
+    with pytest.raises(FilterValidationError) as caught:
+        build()
+    assert caught.value.path == path
+    assert "JSON number" not in caught.value.reason
+
+
+def test_a_key_is_never_inside_a_map() -> None:
+    # Keys.a.M.b could never match: key attributes are S, N or B.
+    with pytest.raises(FilterValidationError, match="never inside a map"):
+        Filter.key(("a", "b"), "x")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "canonical"),
+    [("1.50", "1.5"), ("030", "30"), ("1E+2", "100"), ("-0", "0"), ("15e-1", "1.5"), ("7", "7")],
+)
+def test_n_text_given_as_a_string_is_written_as_dynamodb_writes_it(
+    text: str, canonical: str
+) -> None:
+    # DynamoDB stores numbers, not their spelling: the stream says "1.5" for "1.50".
+    flt = Filter.new_image("n", text, type="N")
+    assert flt.pattern == {"dynamodb": {"NewImage": {"n": {"N": [canonical]}}}}
+    assert flt.matches({"dynamodb": {"NewImage": {"n": {"N": canonical}}}})
+    negated = Filter.new_image("n", anything_but(text), type="N")
+    assert negated.pattern["dynamodb"]["NewImage"]["n"]["N"] == [{"anything-but": canonical}]
+    assert not negated.matches({"dynamodb": {"NewImage": {"n": {"N": canonical}}}})
+    assert Filter.new_image("tags", text, type="NS").pattern["dynamodb"]["NewImage"]["tags"] == {
+        "NS": [canonical]
+    }
+
+
+@pytest.mark.parametrize("text", ["abc", "", "1_000", " 1", "NaN", "Infinity", "1e999"])
+def test_text_that_is_no_storable_number_is_refused_on_n(text: str) -> None:
+    with pytest.raises(FilterValidationError, match="never matches an N value"):
+        Filter.new_image("n", text, type="N")
+    # string rules stay text rules on N values: a prefix of the digits is fine
+    Filter.new_image("n", prefix("1"), type="N")
+
+
+def test_cloudformation_gets_no_empty_filters_list() -> None:
+    # AWS::Lambda::EventSourceMapping FilterCriteria.Filters has "Minimum: 1" (cfn-lint
+    # E3032); {} is a FilterCriteria without filters.
+    assert FilterCriteria().to_cloudformation() == {}
+    assert FilterCriteria.from_boto3(FilterCriteria().to_cloudformation()) == FilterCriteria()
+    one = FilterCriteria(Filter.insert())
+    assert one.to_cloudformation() == one.to_boto3()

@@ -355,3 +355,74 @@ def test_a_rule_with_exists_false_where_no_value_can_be_always_matches() -> None
 def test_view_type_messages_read_well() -> None:
     warning = one({"dynamodb": {"NewImage": {"a": {"S": ["x"]}}}}, view_type="OLD_IMAGE")
     assert warning.message.startswith("an OLD_IMAGE stream")
+
+
+# --- audit: a fix keeps every alternative, says what each wrong one meant, and runs -------------
+
+
+RECORD_FOR_FIXES: dict[str, Any] = {
+    "eventName": "INSERT",
+    "eventSource": "aws:dynamodb",
+    "dynamodb": {
+        "Keys": {"PK": {"S": "A"}},
+        "NewImage": {
+            "Score": {"N": "31"},
+            "flag": {"BOOL": False},
+            "ratio": {"N": "1.5"},
+            "items": {"L": [{"S": "b"}]},
+            "status": {"S": "x"},
+        },
+        "SizeBytes": 10,
+        "StreamViewType": "NEW_IMAGE",
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("pattern", "fix"),
+    [
+        # every alternative kept: "31" was right, 30 meant "30"
+        (new_image(Score={"N": [30, "31"]}), "Filter.new_image('Score', 30, '31', type='N')"),
+        # the opposite of what was meant, before: 'false' was fixed as True
+        (new_image(flag={"BOOL": ["false"]}), "Filter.new_image('flag', False)"),
+        (new_image(flag={"BOOL": ["true", False]}), "Filter.new_image('flag', True, False)"),
+        # the exists(False) alternative was dropped
+        (
+            new_image(Score={"N": [{"anything-but": [30]}, {"exists": False}]}),
+            "Filter.new_image('Score', anything_but('30'), exists(False), type='N')",
+        ),
+        (
+            new_image(status={"S": [{"anything-but": ["a"]}, 5]}),
+            "Filter.new_image('status', anything_but('a'), '5')",
+        ),
+        # N text as DynamoDB writes it: "1.50" is never in a record, "1.5" is
+        (new_image(ratio={"N": ["1.50"]}), "Filter.new_image('ratio', '1.5', type='N')"),
+        # runnable calls where a template was given
+        ({"eventName": ["insert"]}, "Filter.insert()"),
+        ({"dynamodb": {"SizeBytes": ["10"]}}, "Filter.where('dynamodb.SizeBytes', 10)"),
+        ({"NewImage": {"status": {"S": ["x"]}}}, "Filter.new_image('status', 'x')"),
+        (new_image(items={"L": ["b"]}), "Filter.where('dynamodb.NewImage.items.L.S', 'b')"),
+        (
+            {"dynamodb": {"StreamViewType": ["new_image"]}},
+            "Filter.where('dynamodb.StreamViewType', 'NEW_IMAGE')",
+        ),
+    ],
+)
+def test_each_fix_keeps_every_alternative_and_does_what_the_pattern_meant(
+    pattern: dict[str, Any], fix: str
+) -> None:
+    warnings = lint(pattern)
+    assert warnings
+    assert {w.fix.split("  #")[0] for w in warnings} == {fix}
+    fixed = runnable_fix(warnings[0])
+    assert lint(fixed) == []
+    assert fixed.matches(RECORD_FOR_FIXES)
+
+
+def test_non_canonical_and_non_number_n_text_is_found() -> None:
+    found_messages = [w.message for w in lint(new_image(n={"N": ["1.50", "abc", "7"]}))]
+    assert found_messages == [
+        "DynamoDB writes this number as '1.5' in stream records: '1.50' never matches",
+        "N values are numbers DynamoDB can store: 'abc' never matches",
+    ]
+    assert lint(Filter.new_image("n", "7", type="N")) == []

@@ -71,8 +71,34 @@ def _load_filters(text: str) -> FilterCriteria:
     """One pattern, or a FilterCriteria (boto3 / CloudFormation / get-event-source-mapping)."""
     parsed = _parse_json(text, "PATTERN")
     if _is_criteria(parsed):
+        # Each Pattern string is sent to AWS as written: its 4096 characters count as is.
         return FilterCriteria.from_boto3(parsed, max_filters=10)
-    return FilterCriteria(Filter.from_pattern(text.strip()))
+    # A pattern document is sent compact (to_boto3(), CDK, SAM all write it so): its
+    # indentation must not count against the 4096 characters. Duplicate keys and their
+    # order are kept, which parsing and writing back would not guarantee.
+    return FilterCriteria(Filter.from_pattern(_without_whitespace(text)))
+
+
+def _without_whitespace(text: str) -> str:
+    """JSON ``text`` without the whitespace between its tokens (strings are kept whole)."""
+    out: list[str] = []
+    start = 0
+    in_string = escaped = False
+    for index, char in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in " \t\n\r":
+            out.append(text[start:index])
+            start = index + 1
+    out.append(text[start:])
+    return "".join(out)
 
 
 def _is_criteria(parsed: Any) -> bool:

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
     from typing import Any, TypedDict
 
+    from typing_extensions import NotRequired
+
     from streamflow.filters._compile import BranchPlan
 
     class FilterDict(TypedDict):
@@ -32,9 +34,10 @@ if TYPE_CHECKING:
 
     class FilterCriteriaDict(TypedDict):
         """The ``FilterCriteria`` of boto3, the Lambda API and CloudFormation:
-        ``{"Filters": [{"Pattern": "<JSON text>"}]}``."""
+        ``{"Filters": [{"Pattern": "<JSON text>"}]}`` (``Filters`` is optional there: a
+        CloudFormation ``FilterCriteria`` with no filters is ``{}``)."""
 
-        Filters: list[FilterDict]
+        Filters: NotRequired[list[FilterDict]]
 
 else:  # for type checkers the TypedDicts above; at run time, plain dicts
     FilterDict = FilterCriteriaDict = dict
@@ -198,11 +201,17 @@ class FilterCriteria:
         """The ``FilterCriteria`` property of ``AWS::Lambda::EventSourceMapping``.
 
         Returns:
-            ``{"Filters": [{"Pattern": "<compact JSON>"}, ...]}`` (same shape as boto3's).
+            ``{"Filters": [{"Pattern": "<compact JSON>"}, ...]}`` (same shape as boto3's),
+            or ``{}`` with no filters: CloudFormation refuses an empty ``Filters`` list
+            (its schema asks for at least one filter).
 
         >>> FilterCriteria(Filter.remove()).to_cloudformation()
         {'Filters': [{'Pattern': '{"eventName":["REMOVE"]}'}]}
+        >>> FilterCriteria().to_cloudformation()
+        {}
         """
+        if not self._filters:
+            return {}
         return self.to_boto3()
 
     def __or__(self, other: Filter | FilterCriteria) -> FilterCriteria:

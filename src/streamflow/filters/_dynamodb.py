@@ -122,6 +122,41 @@ def number_text(value: object, where: str = "") -> str:
     return format(exact, "f")
 
 
+_NUMBER_CHARACTERS = frozenset("0123456789+-.eE")
+
+
+def canonical_number(text: str) -> str | None:
+    """The text DynamoDB would put in an ``N`` value written as ``text``, or None when
+    ``text`` is no number DynamoDB can store (so no ``N`` value is ever that text).
+
+    DynamoDB stores numbers, not their spelling: ``"1.50"``, ``"01.5"`` and ``"15E-1"``
+    all come back (and reach the stream) as ``"1.5"``.
+
+    >>> canonical_number("1.50"), canonical_number("1E+2"), canonical_number("abc")
+    ('1.5', '100', None)
+    """
+    if not text or not _NUMBER_CHARACTERS.issuperset(text):
+        return None  # also keeps out what Decimal reads but DynamoDB refuses: "1_0", " 1"
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        return number_text(Decimal(text))
+    except (InvalidOperation, FilterValidationError):
+        return None
+
+
+def _n_text(rule: str, where: str) -> str:
+    """A string given for an ``N`` value, in the form DynamoDB writes that number."""
+    canonical = canonical_number(rule)
+    if canonical is None:
+        raise _fail(
+            where,
+            f"{rule!r} is not a number DynamoDB can store, so it never matches an N value "
+            "(pass the number itself, e.g. 30 or Decimal('2.5'))",
+        )
+    return canonical
+
+
 def _descriptor_of(rule: object, where: str) -> str | None:
     """The descriptor a rule implies, or None when it implies none (``exists``)."""
     if isinstance(rule, bool):
@@ -172,12 +207,15 @@ def _convert(rule: object, descriptor: str, where: str) -> Any:
 
             return base64.b64encode(bytes(rule)).decode("ascii")
     elif descriptor in ("N", "NS"):
+        if isinstance(rule, str):
+            return _n_text(rule, where)  # "1.50" would never match: the record says "1.5"
         if text is not None:
             return text
         if isinstance(rule, AnythingBut):
             if rule.form == "values":
                 texts = tuple(
-                    v if isinstance(v, str) else number_text(v, where) for v in rule.values
+                    _n_text(v, where) if isinstance(v, str) else number_text(v, where)
+                    for v in rule.values
                 )
                 return AnythingBut("values", texts, rule.single).to_json()
             return rule.to_json()
@@ -197,6 +235,7 @@ def attribute_fragment(
     *,
     where: str,
     allowed: Sequence[str] = DESCRIPTORS,
+    nested: bool = True,
 ) -> dict[str, Any]:
     """The pattern fragment for one attribute inside an image (``{"status": {"S": [...]}}``).
 
@@ -207,11 +246,21 @@ def attribute_fragment(
         descriptor: an explicit type descriptor, or None to infer it from the rules.
         where: the builder call, for error messages.
         allowed: the descriptors allowed here (key attributes are S, N or B only).
+        nested: whether ``names`` may name a value inside maps (not for key attributes).
 
     Raises:
         FilterValidationError: for rules that can never match, or that disagree on the type.
     """
-    path = [names] if isinstance(names, str) else list(names)
+    if isinstance(names, str):
+        path = [names]
+    elif isinstance(names, Sequence) and not isinstance(names, (bytes, bytearray)) and nested:
+        path = list(names)  # a value inside maps: ("meta", "client") is meta.M.client
+    else:
+        also = " or a sequence of names" if nested else " (a key is never inside a map)"
+        raise _fail(
+            where,
+            f"an attribute name must be a non-empty string{also}, not {type(names).__name__}",
+        )
     if not path or not all(isinstance(n, str) and n for n in path):
         raise _fail(where, "an attribute name must be a non-empty string")
     if "$or" in path:
@@ -274,5 +323,11 @@ def generic_value(rule: object, where: str) -> Any:
             where,
             "bytes only make sense for DynamoDB binary attributes: use .new_image(name, b'...') "
             "or pass the base64 text",
+        )
+    if not (isinstance(rule, (int, float)) or _is_decimal(rule)):
+        raise _fail(
+            where,
+            f"{rule!r} is not a rule: give values (str, int, float, Decimal, bool, None) or "
+            "rule objects such as prefix(), each as its own argument",
         )
     return json_number(rule, where)

@@ -288,12 +288,25 @@ class Filter:
         >>> Filter.where("dynamodb.SizeBytes", numeric(">", 1000)).pattern
         {'dynamodb': {'SizeBytes': [{'numeric': ['>', 1000]}]}}
         """
-        segments = path.split(".") if isinstance(path, str) else list(path)
+        if isinstance(path, str):
+            segments = path.split(".")
+        elif isinstance(path, Sequence) and not isinstance(path, (bytes, bytearray)):
+            segments = list(path)
+        else:
+            raise FilterValidationError(
+                "where", f"a path is a dotted string or a sequence of keys, not {path!r}"
+            )
+        where = ".".join(s if isinstance(s, str) else repr(s) for s in segments)
+        for segment in segments:
+            if not isinstance(segment, str) or not segment:
+                raise FilterValidationError(
+                    where or "where", f"each key of the path must be a non-empty string: {path!r}"
+                )
         if not rules:
-            raise FilterValidationError(".".join(segments), "give at least one value or rule")
+            raise FilterValidationError(where, "give at least one value or rule")
         from streamflow.filters._dynamodb import generic_value
 
-        return self._with(_nest(segments, [generic_value(r, "where") for r in rules]))
+        return self._with(_nest(segments, [generic_value(r, where) for r in rules]))
 
     @_Builder
     def events(self, *names: str) -> Filter:
@@ -390,7 +403,7 @@ class Filter:
         from streamflow.filters._dynamodb import KEY_DESCRIPTORS, attribute_fragment
 
         fragment = attribute_fragment(
-            name, rules, type, where=f"key({name!r})", allowed=KEY_DESCRIPTORS
+            name, rules, type, where=f"key({name!r})", allowed=KEY_DESCRIPTORS, nested=False
         )
         return self._with({"dynamodb": {"Keys": fragment}})
 

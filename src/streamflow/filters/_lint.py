@@ -4,8 +4,9 @@ Validation answers "will CreateEventSourceMapping accept it?"; lint answers "wil
 I meant?". Each :class:`LintWarning` names the pattern path, says what goes wrong, and gives
 the streamflow DSL call that expresses the intent correctly.
 
-Over 400 lines (about 530): one check per trap, each with its message and its fix, and the
-fixes name attributes inside maps and lists as the builders take them.
+Over 400 lines (about 670): one check per trap, each with its message and its fix; the
+fixes name attributes inside maps and lists as the builders take them, and rewrite every
+alternative of a field as the value it meant (``_rewrite``), one rule per value type.
 """
 
 from __future__ import annotations
@@ -19,7 +20,13 @@ from streamflow.errors import FilterValidationError
 from streamflow.filters._compile import CompiledField
 from streamflow.filters._criteria import FilterCriteria
 from streamflow.filters._describe import IMAGE_METHOD, Kinds, call, dsl, is_numbers, listed
-from streamflow.filters._dynamodb import DESCRIPTORS, EVENT_NAMES, IMAGES, number_text
+from streamflow.filters._dynamodb import (
+    DESCRIPTORS,
+    EVENT_NAMES,
+    IMAGES,
+    canonical_number,
+    number_text,
+)
 from streamflow.filters._filter import Filter
 
 __all__ = ["VIEW_TYPES", "LintWarning", "lint"]
@@ -92,6 +99,7 @@ class _Linter:
     def __init__(self, view_type: str | None) -> None:
         self.view_type = view_type
         self.found: dict[tuple[str, str], LintWarning] = {}
+        self.alternatives: list[Any] = []  # the rules of the field being checked
 
     def warn(self, path: str, message: str, fix: str) -> None:
         self.found.setdefault((path, message), LintWarning(path, message, fix))
@@ -103,6 +111,7 @@ class _Linter:
 
     def field(self, field: CompiledField) -> None:
         path, alternatives = field.path, field.alternatives
+        self.alternatives = alternatives
         kinds = Kinds(alternatives)
         for operator in kinds.eb_only:
             self.warn(
@@ -145,12 +154,31 @@ class _Linter:
             fix = "Filter.new_image(name, ...) or Filter.where('dynamodb....', ...)"
         elif top in IMAGES:
             why = f"{top} lives under 'dynamodb' (dynamodb.{top}), not at the top level"
-            fix = f"Filter.{IMAGE_METHOD[top]}(name, ...)"
+            fix = self.moved(path, top, kinds)
         else:
             why = f"Lambda never delivers a top-level {top!r} field for DynamoDB streams"
             known = ", ".join(_TOP_LEVEL)
             fix = f"use one of the record's fields: {known}"
         self.warn(path, f"{why}: this rule {self.effect(kinds)}", fix)
+
+    def moved(self, path: str, image: str, kinds: Kinds) -> str:
+        """The fix for an image rule written at the top level: the same rule under
+        ``dynamodb``, itself fixed if it has another problem there."""
+        rest = path.split(".")[1:]
+        if not rest:
+            return f"Filter.{IMAGE_METHOD[image]}(name, ...)"
+        inner = _Linter(None)
+        inner.alternatives = self.alternatives
+        inner.image(f"dynamodb.{path}", image, rest, kinds, self.alternatives)
+        for warning in inner.found.values():
+            if warning.fix.startswith("Filter."):
+                return warning.fix
+        if len(rest) == 2 and rest[1] in _KIND_OF_DESCRIPTOR and not inner.found:
+            rules = _rewritten(self.alternatives, _KIND_OF_DESCRIPTOR[rest[1]], builder=True)
+            if rules:
+                return call(image, (rest[0],), rules, rest[1])
+        rules = [dsl(a) for a in self.alternatives]
+        return f"Filter.where({'dynamodb.' + path!r}, {', '.join(rules)})"
 
     def nested_scalar(
         self, path: str, rest: list[str], fields: dict[str, str], parent: str, kinds: Kinds
@@ -186,7 +214,7 @@ class _Linter:
                     path,
                     f"{top} is never {value!r} in a DynamoDB stream record (values are "
                     f"case-sensitive: {', '.join(expected)})",
-                    "Filter.events(...)" if top == "eventName" else f"{top}: {expected[0]!r}",
+                    _known_values_fix(path, self.alternatives, expected),
                 )
 
     def scalar(
@@ -201,15 +229,22 @@ class _Linter:
         ``image``: (image, attribute names, descriptor) when a DynamoDB builder can write
         the fix; otherwise the fix is a ``Filter.where()`` call on ``path``, which writes
         values as they are (so N values must be given as their text).
+
+        Every fix rewrites all of the field's alternatives, not only the one at fault: the
+        rules that were right stay, each wrong one is written as what it meant, and one that
+        cannot mean anything on this value (``numeric`` on text) is left out.
         """
         image_name, names, descriptor = image
-
-        def fix_for(rules: list[str]) -> str:
-            return (
-                call(image_name, names, rules, descriptor)
-                if image_name
-                else f"Filter.where({path!r}, {', '.join(rules)})"
+        rules = _rewritten(self.alternatives, kind, builder=bool(image_name))
+        if not rules:
+            fix = (
+                "no rule of this field can match this value: match exact values, keep a "
+                "string bucket attribute, or filter in the handler"
             )
+        elif image_name:
+            fix = call(image_name, names, rules, descriptor)
+        else:
+            fix = f"Filter.where({path!r}, {', '.join(rules)})"
 
         if kind in ("string", "number-text"):
             numeric_ops = [a for a in kinds.numbers if isinstance(a, dict)]
@@ -219,16 +254,30 @@ class _Linter:
                     path,
                     'N values are text in stream records ({"N": "30"}): the number literal '
                     f"{literals[0]!r} never matches",
-                    fix_for([repr(n) for n in literals]) + "  # the DSL writes the text form"
-                    if image_name
-                    else fix_for([repr(_text_of(n)) for n in literals]),
+                    fix + "  # the DSL writes the text form" if image_name and rules else fix,
                 )
             elif literals:
                 self.warn(
-                    path,
-                    f"this value is a string: the number {literals[0]!r} never matches",
-                    fix_for([repr(str(n)) for n in literals]),
+                    path, f"this value is a string: the number {literals[0]!r} never matches", fix
                 )
+            if kind == "number-text":
+                for text in kinds.strings:
+                    if not isinstance(text, str):
+                        continue
+                    canonical = canonical_number(text)
+                    if canonical is None:
+                        self.warn(
+                            path,
+                            f"N values are numbers DynamoDB can store: {text!r} never matches",
+                            fix,
+                        )
+                    elif canonical != text:
+                        self.warn(
+                            path,
+                            f"DynamoDB writes this number as {canonical!r} in stream records: "
+                            f"{text!r} never matches",
+                            fix,
+                        )
             if numeric_ops:
                 what = (
                     "N values are text in stream records"
@@ -241,53 +290,29 @@ class _Linter:
                     "no pattern can compare N values numerically: match exact values, keep a "
                     "string bucket attribute, or filter in the handler",
                 )
-            numeric_negations = [n for n in kinds.negations if is_numbers(n)]
-            if numeric_negations:
+            if any(is_numbers(n) for n in kinds.negations):
                 self.warn(
                     path,
                     "anything-but with numbers always matches a string value (a string is never "
                     "a number)",
-                    fix_for(
-                        [
-                            dsl(
-                                {
-                                    "anything-but": [
-                                        _text_of(v) if kind == "number-text" else str(v)
-                                        for v in listed(numeric_negations[0])
-                                    ]
-                                }
-                            )
-                        ]
-                    ),
+                    fix,
                 )
             for other in kinds.others:
-                self.warn(
-                    path,
-                    f"this value is a string: {json.dumps(other)} never matches",
-                    fix_for([repr(json.dumps(other))]),
-                )
+                self.warn(path, f"this value is a string: {json.dumps(other)} never matches", fix)
         elif kind == "number":
             if kinds.strings:
                 self.warn(
                     path,
                     f"this value is a JSON number: string rules such as {dsl(kinds.strings[0])} "
                     "never match",
-                    f"Filter.where({path!r}, numeric(...))",
+                    fix if rules else f"Filter.where({path!r}, numeric(...))",
                 )
         elif kind == "bool":
             for value in kinds.strings + kinds.numbers + [o for o in kinds.others if o is None]:
-                self.warn(
-                    path,
-                    f"BOOL values are JSON true/false: {dsl(value)} never matches",
-                    fix_for(["True"]),
-                )
+                self.warn(path, f"BOOL values are JSON true/false: {dsl(value)} never matches", fix)
         elif kind == "null":
             for value in kinds.strings + kinds.numbers + [o for o in kinds.others if o is not True]:
-                self.warn(
-                    path,
-                    f"a NULL value is always true: {dsl(value)} never matches",
-                    fix_for(["None" if image_name else "True"]),
-                )
+                self.warn(path, f"a NULL value is always true: {dsl(value)} never matches", fix)
 
     def dynamodb(self, path: str, rest: list[str], kinds: Kinds, alternatives: list[Any]) -> None:
         if not rest:
@@ -313,7 +338,7 @@ class _Linter:
                         self.warn(
                             path,
                             f"StreamViewType is never {value!r}",
-                            f"one of {', '.join(VIEW_TYPES)}",
+                            _known_values_fix(path, alternatives, VIEW_TYPES),
                         )
         else:
             self.image(path, name, rest[1:], kinds, alternatives)
@@ -431,7 +456,7 @@ class _Linter:
                 self.warn(
                     path,
                     f'the elements of an L value are objects ({{"S": ...}}): {effect}',
-                    f"Filter.where({path + '.S'!r}, ...) to match an element's S value",
+                    _element_fix(path, kinds, alternatives),
                 )
             else:
                 self.attribute(path, image, names, rest[1:], kinds, alternatives, in_list=True)
@@ -467,6 +492,113 @@ class _Linter:
 
 def _article(word: str | None) -> str:
     return "an" if word and word[0] in "AEIOU" else "a"
+
+
+def _element_fix(path: str, kinds: Kinds, alternatives: list[Any]) -> str:
+    """The fix for values matched against an ``L`` value itself: the same values on its
+    elements' type descriptor, when the values say which one it is."""
+    descriptor = None
+    if not (kinds.others or kinds.negations):
+        if kinds.strings and not kinds.numbers:
+            descriptor = "S"
+        elif kinds.numbers and not kinds.strings:
+            descriptor = "N"
+    elif kinds.others and all(isinstance(o, bool) for o in kinds.others):
+        descriptor = None if kinds.strings or kinds.numbers or kinds.negations else "BOOL"
+    if descriptor is not None:
+        rules = _rewritten(alternatives, _KIND_OF_DESCRIPTOR[descriptor], builder=False)
+        if rules:
+            return f"Filter.where({path + '.' + descriptor!r}, {', '.join(rules)})"
+    return f"Filter.where({path + '.S'!r}, ...) to match an element's S value (or .N, .BOOL...)"
+
+
+def _known_values_fix(path: str, alternatives: list[Any], known: tuple[str, ...]) -> str:
+    """The fix for a field with a fixed set of values (``eventName``...): each literal in
+    the wrong case written as the value it meant, the other rules kept."""
+    rules: list[str] = []
+    names: list[str] = []
+    for alternative in alternatives:
+        if isinstance(alternative, str):
+            meant = next((k for k in known if k.lower() == alternative.lower()), None)
+            if meant is not None and repr(meant) not in rules:
+                rules.append(repr(meant))
+                names.append(meant)
+        else:
+            rules.append(dsl(alternative))
+    if not rules:
+        return f"use one of {', '.join(known)}"
+    if path == "eventName" and len(names) == len(rules):
+        if len(names) == 1:
+            return f"Filter.{names[0].lower()}()"
+        return f"Filter.events({', '.join(rules)})"
+    return f"Filter.where({path!r}, {', '.join(rules)})"
+
+
+def _rewritten(alternatives: list[Any], kind: str, *, builder: bool) -> list[str]:
+    """Every alternative of a field, as the DSL rule that does what it meant on a value of
+    ``kind``; an alternative that cannot mean anything there is left out.
+
+    ``builder``: the fix is a DynamoDB builder call, which writes numbers as N text itself
+    (otherwise the fix is ``Filter.where()``, which takes the text as it is).
+    """
+    rules: list[str] = []
+    for alternative in alternatives:
+        rule = _rewrite(alternative, kind, builder)
+        if rule is not None and rule not in rules:
+            rules.append(rule)
+    return rules
+
+
+def _rewrite(alternative: Any, kind: str, builder: bool) -> str | None:
+    """One alternative for :func:`_rewritten`, or None to leave it out."""
+    if kind == "null":  # a NULL value holds true and nothing else: what else could it mean?
+        return "None" if builder else "True"
+    if isinstance(alternative, dict):
+        ((name, operand),) = alternative.items()
+        if name == "exists":
+            return dsl(alternative)
+        if name == "numeric":
+            return dsl(alternative) if kind == "number" else None
+        if name == "anything-but" and is_numbers(operand):
+            if kind in ("string", "number-text"):
+                texts = [_text_of(v) if kind == "number-text" else str(v) for v in listed(operand)]
+                return dsl({"anything-but": texts})
+            return dsl(alternative) if kind == "number" else None
+        return dsl(alternative) if kind in ("string", "number-text") else None
+    if isinstance(alternative, bool) or alternative is None:
+        if kind == "bool":
+            return dsl(alternative) if alternative is not None else None
+        return repr(json.dumps(alternative)) if kind == "string" else None
+    if isinstance(alternative, (int, float)):
+        if kind == "number":
+            return dsl(alternative)
+        if kind == "string":
+            return repr(str(alternative))
+        if kind == "number-text":
+            try:
+                text = number_text(alternative)
+            except FilterValidationError:
+                return None  # no N value can hold it
+            return repr(alternative) if builder else repr(text)
+        if kind == "bool" and alternative in (0, 1):
+            return repr(bool(alternative))
+        return None
+    # a string literal
+    if kind == "string":
+        return repr(alternative)
+    if kind == "number-text":
+        canonical = canonical_number(alternative)
+        return None if canonical is None else repr(canonical)
+    if kind == "bool":
+        return {"true": "True", "false": "False"}.get(alternative)
+    if kind == "number":
+        try:
+            number = json.loads(alternative)
+        except ValueError:
+            return None
+        valid = isinstance(number, (int, float)) and not isinstance(number, bool)
+        return repr(number) if valid else None
+    return None
 
 
 def _text_of(number: Any) -> str:

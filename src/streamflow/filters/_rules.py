@@ -471,7 +471,7 @@ def numeric(
     """
     from streamflow.filters._operands import NUMERIC_OPERATORS, check_numeric
 
-    if op not in NUMERIC_OPERATORS:
+    if not isinstance(op, str) or op not in NUMERIC_OPERATORS:
         raise _fail("numeric", f"unknown operator {op!r} (use =, <, <=, >, >=)")
     operands: list[str | int | float] = [op, json_number(value, f"numeric {op}")]
     if op2 is not None or value2 is not None:
@@ -567,5 +567,15 @@ def anything_but(*excluded: str | int | float | Decimal | list[Any] | Rule) -> A
             "anything-but",
             "anything_but() takes only strings or only numbers (no booleans, None or mixes)",
         )
+    decimal = sys.modules.get("decimal")
+    for item in items:
+        if not isinstance(item, (int, float)) and not (
+            decimal is not None and isinstance(item, decimal.Decimal)
+        ):
+            raise _fail(
+                "anything-but",
+                f"anything_but() takes strings, numbers, a list of them, or prefix()/suffix()/"
+                f"equals_ignore_case()/wildcard() rules, not {item!r}",
+            )
     numbers = tuple(json_number(item, "anything-but") for item in items)
     return AnythingBut("values", numbers, single)
