@@ -514,6 +514,21 @@ def test_filter_criteria_is_the_or_of_every_route() -> None:
         assert criteria.matches(raw) is wanted
 
 
+def test_a_route_on_every_record_makes_the_mapping_filter_nothing() -> None:
+    router = Router()
+
+    @router.on(Filter.insert())
+    def inserted(record: StreamRecord) -> None: ...
+
+    @router.on(FilterCriteria())  # every record: audit log
+    def audit(record: StreamRecord) -> None: ...
+
+    criteria = router.filter_criteria()
+    assert criteria.patterns == []
+    for raw in mixed_event()["Records"]:
+        assert criteria.matches(raw) is True  # audit wants every record delivered
+
+
 def test_assert_not_retriggered_names_the_route() -> None:
     router = Router()
 

@@ -119,3 +119,15 @@ def test_parse_gives_the_items_back(item: dict[str, Any]) -> None:
     assert modified.new_image == item
     assert removed.old_image == item
     assert json.loads(json.dumps(event)) == event
+
+
+def test_numbers_in_events_are_what_a_stream_carries_so_filters_match_them() -> None:
+    from decimal import Decimal
+
+    from streamflow.filters import Filter
+
+    raw = testing.event(testing.insert({"PK": "P", "SK": "S", "price": Decimal("1.50")}))
+    record = raw["Records"][0]
+    assert record["dynamodb"]["NewImage"]["price"] == {"N": "1.5"}
+    assert Filter.new_image("price", Decimal("1.50")).matches(record)
+    assert Filter.new_image("price", 1.5).matches(record)

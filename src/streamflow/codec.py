@@ -586,7 +586,21 @@ def _encode_number(value: int | float | Decimal) -> str:
     _check_range(number, value)
     if number.is_zero():
         return "0"
-    return str(number)
+    return _canonical_text(number)
+
+
+def _canonical_text(number: Decimal) -> str:
+    """The text DynamoDB stores and streams for a number: no exponent, no trailing zeros
+    (``Decimal("1.50")`` is ``"1.5"``, ``1e20`` is ``"100000000000000000000"``), every digit
+    kept (no rounding to the decimal context's 28 digits)."""
+    sign, digits, exponent = number.as_tuple()
+    assert isinstance(exponent, int)  # finite: checked by the caller
+    trailing = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    if trailing:
+        digits, exponent = digits[: len(digits) - trailing], exponent + trailing
+    if exponent == 0 and not sign:
+        return "".join(map(str, digits))
+    return format(Decimal((sign, digits, exponent)), "f")
 
 
 def _encode(value: Any, depth: int, binary: str) -> dict[str, Any]:
@@ -678,7 +692,8 @@ def serialize(value: Any, *, binary: BinaryMode = "bytes") -> dict[str, Any]:
     """Encode a Python value as a DynamoDB AttributeValue.
 
     ``str`` becomes ``S``; ``bool`` ``BOOL``; ``int``, ``Decimal`` and finite ``float``
-    ``N`` (a float is written as its shortest round-trip text); ``None`` ``NULL``; bytes
+    ``N``, written as DynamoDB stores it (no exponent, no trailing zeros; a float read as its
+    shortest round-trip text); ``None`` ``NULL``; bytes
     ``B``; mappings ``M``; lists and tuples ``L``; non-empty sets of one kind ``SS``, ``NS``
     or ``BS`` (written in sorted order).
 

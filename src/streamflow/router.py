@@ -298,6 +298,10 @@ class Router:
         """The OR of every route's filter: what the event source mapping must carry, so that
         records no route wants never invoke the function.
 
+        A route on an empty ``FilterCriteria()`` wants every record, and so does the mapping:
+        the result is then an empty ``FilterCriteria()`` too (no filtering), not the other
+        routes' filters, which would drop records that route is waiting for.
+
         Args:
             max_filters: 5 by AWS's default quota, 10 if raised on request.
 
@@ -309,6 +313,8 @@ class Router:
 
         if not self._routes:
             raise ValueError("no routes are declared")
+        if any(not route.criteria.filters for route in self._routes):
+            return FilterCriteria(max_filters=max_filters)
         filters: list[Filter] = []
         for route in self._routes:
             for pattern in route.criteria.patterns:
