@@ -428,3 +428,99 @@ def test_the_docs_list_every_option_with_its_default() -> None:
             defaults[cells[0].strip("`").split()[0]] = cells[2]
     assert set(defaults) == PINNED
     assert all(defaults.values()), [name for name, value in defaults.items() if not value]
+
+
+@pytest.mark.parametrize(
+    ("source", "message", "line"),
+    [
+        ("import no_such_dependency_xyz\n", "ModuleNotFoundError: No module named", 1),
+        ("x = 1\ndef handler(event, context):\n    return (\n", "SyntaxError:", 3),
+        ("\nraise RuntimeError('boom at import')\n", "RuntimeError: boom at import", 2),
+    ],
+    ids=["missing-dependency", "syntax-error", "raises"],
+)
+def test_a_handler_module_that_fails_to_import_is_a_typed_error_naming_where(
+    source: str, message: str, line: int, project: Path, capsys: Any
+) -> None:
+    from streamflow.runner import RunnerConfigError, run
+
+    module = _module(project, source)
+    assert _run(f"{module}:handler", "--table", "t") == 2
+    err = capsys.readouterr().err
+    assert f"importing '{module}' failed: {message}" in err
+    assert f"{module}.py, line {line})" in err
+    assert "Traceback" not in err
+    with pytest.raises(RunnerConfigError) as caught:
+        run(f"{module}:handler", table="t")
+    assert caught.value.option == "handler"
+    assert caught.value.__cause__ is not None  # the original error, for a debugger
+
+
+def test_a_module_whose_name_starts_like_a_missing_dependency_is_not_reported_missing(
+    project: Path, capsys: Any
+) -> None:
+    dependency = f"missing{uuid.uuid4().hex[:8]}"  # a name no other test can have imported
+    module = f"{dependency}_app"
+    (project / f"{module}.py").write_text(f"import {dependency}\n")
+    assert _run(f"{module}:handler", "--table", "t") == 2
+    err = capsys.readouterr().err
+    assert f"importing '{module}' failed: ModuleNotFoundError" in err
+    assert "run from the directory" not in err
+
+
+def test_a_json_log_error_has_time_and_event_like_every_other_line(capsys: Any) -> None:
+    assert _run("json:dumps", "--table", "t", "--batch-size", "0", "--json-log") == 2
+    [line] = capsys.readouterr().err.splitlines()
+    error = json.loads(line)
+    assert error["event"] == "error"
+    assert "batch_size" in error["message"]
+    assert error["time"].endswith("Z")
+
+
+ROUTER_FAILING = """
+from streamflow import Router
+from streamflow.filters import Filter
+
+router = Router()
+
+@router.on(Filter.insert())
+def fail(record):
+    raise ValueError("poison " + record.keys["PK"])
+"""
+
+
+def test_the_handlers_logging_goes_to_stdout_so_json_log_stays_json(
+    aws_settings: dict[str, Any], project: Path
+) -> None:
+    table = _table(aws_settings, "K0")
+    (project / "failing.py").write_text(textwrap.dedent(ROUTER_FAILING))
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "streamflow.runner",
+            "failing:router",
+            "--table",
+            table,
+            "--endpoint-url",
+            aws_settings["endpoint_url"],
+            "--region",
+            "us-east-1",
+            "--max-retries",
+            "0",
+            "--until-idle",
+            "0.3",
+            "--json-log",
+        ],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1, done.stderr
+    events = [json.loads(line) for line in done.stderr.splitlines()]  # every line is JSON
+    assert [e["event"] for e in events][-2:] == ["discarded", "summary"]
+    # The router logs each failure at ERROR with its traceback, as Lambda's runtime would
+    # ship it to the function's log: here, standard output.
+    assert "[ERROR]" in done.stdout
+    assert "ValueError: poison K0" in done.stdout

@@ -97,6 +97,28 @@ def test_filters_are_read_from_every_accepted_form() -> None:
         resolve_filters({"eventName": "INSERT"})
 
 
+def test_a_filter_file_is_read_as_streamflow_filter_reads_it(tmp_path: Any) -> None:
+    import json
+
+    from streamflow.runner._handler import load_filter_file
+
+    named = tmp_path / "named.json"
+    named.write_text('{"Filters": ["on"]}')  # a pattern on a field named Filters
+    assert [f.pattern for f in load_filter_file(str(named))] == [{"Filters": ["on"]}]
+    criteria = tmp_path / "criteria.json"
+    criteria.write_text(json.dumps({"Filters": [{"Pattern": '{"eventName": ["INSERT"]}'}]}))
+    assert load_filter_file(str(criteria)) == [Filter.insert()]
+    long_value = "x" * 4000  # 4036 characters compact, over 4096 indented
+    indented = tmp_path / "indented.json"
+    indented.write_text(json.dumps({"dynamodb": {"Keys": {"PK": {"S": [long_value]}}}}, indent=8))
+    assert len(indented.read_text()) > 4096
+    assert load_filter_file(str(indented)) == [Filter.key("PK", long_value)]
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(RunnerConfigError, match="nests too deeply"):
+        load_filter_file(str(deep))
+
+
 @pytest.mark.parametrize(
     ("response", "status", "index"),
     [
@@ -156,3 +178,15 @@ def test_backoff_grows_exponentially_with_jitter_up_to_the_cap() -> None:
 )
 def test_which_errors_are_retried(code: str, status: int, transient: bool) -> None:
     assert is_transient(_error("GetRecords", code, "x", status=status)) is transient
+
+
+def test_a_lower_bound_only_option_says_so() -> None:
+    with pytest.raises(RunnerConfigError, match=r"must be 0 or more seconds, got -1"):
+        RunnerConfig(table="t", until_idle=-1)
+
+
+@pytest.mark.parametrize("option", ["on_failure", "checkpoint"])
+def test_a_directory_is_refused_as_a_file_option_before_the_run(option: str, tmp_path: Any) -> None:
+    with pytest.raises(RunnerConfigError, match="is a directory") as caught:
+        RunnerConfig(table="t", **{option: str(tmp_path)})
+    assert caught.value.option == option

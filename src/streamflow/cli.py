@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from streamflow.errors import FilterValidationError
-from streamflow.filters import Filter, FilterCriteria, lint
+from streamflow.filters import FilterCriteria, lint
 
 __all__ = ["build_parser", "main"]
 
@@ -69,50 +69,9 @@ def _parse_json(text: str, what: str) -> Any:
 
 def _load_filters(text: str) -> FilterCriteria:
     """One pattern, or a FilterCriteria (boto3 / CloudFormation / get-event-source-mapping)."""
-    parsed = _parse_json(text, "PATTERN")
-    if _is_criteria(parsed):
-        # Each Pattern string is sent to AWS as written: its 4096 characters count as is.
-        return FilterCriteria.from_boto3(parsed, max_filters=10)
-    # A pattern document is sent compact (to_boto3(), CDK, SAM all write it so): its
-    # indentation must not count against the 4096 characters. Duplicate keys and their
-    # order are kept, which parsing and writing back would not guarantee.
-    return FilterCriteria(Filter.from_pattern(_without_whitespace(text)))
+    from streamflow.filters._document import criteria_from_document
 
-
-def _without_whitespace(text: str) -> str:
-    """JSON ``text`` without the whitespace between its tokens (strings are kept whole)."""
-    out: list[str] = []
-    start = 0
-    in_string = escaped = False
-    for index, char in enumerate(text):
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in " \t\n\r":
-            out.append(text[start:index])
-            start = index + 1
-    out.append(text[start:])
-    return "".join(out)
-
-
-def _is_criteria(parsed: Any) -> bool:
-    """A FilterCriteria shape, not a pattern that happens to name a field ``Filters``: its
-    ``Filters`` holds ``{"Pattern": ...}`` objects (a pattern's list holds values or
-    operators), or it is a response holding an object ``FilterCriteria``."""
-    if not isinstance(parsed, dict):
-        return False
-    if isinstance(parsed.get("FilterCriteria"), dict) and "Filters" not in parsed:
-        return True
-    entries = parsed.get("Filters")
-    return isinstance(entries, list) and all(
-        isinstance(entry, dict) and "Pattern" in entry for entry in entries
-    )
+    return criteria_from_document(text, _parse_json(text, "PATTERN"))
 
 
 def _records(text: str) -> list[Any]:

@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 __all__ = ["add_run_command", "run_command"]
@@ -153,6 +156,15 @@ def run_command(args: argparse.Namespace, *_: Any) -> int:
     Returns:
         The exit code (see the module docstring).
     """
+    try:
+        with _handler_logging():
+            return _run(args)
+    except KeyboardInterrupt:
+        _error(args, "aborted")
+        return EXIT_ABORTED
+
+
+def _run(args: argparse.Namespace) -> int:
     from streamflow.errors import FilterValidationError
     from streamflow.runner._api import run
     from streamflow.runner._errors import RunnerConfigError, RunnerError
@@ -184,9 +196,6 @@ def run_command(args: argparse.Namespace, *_: Any) -> int:
             quiet=args.quiet,
             json_log=args.json_log,
         )
-    except KeyboardInterrupt:
-        _error(args, "aborted")
-        return EXIT_ABORTED
     except FilterValidationError as exc:
         _error(args, f"invalid filter pattern: {exc}")
         return EXIT_ERROR
@@ -202,9 +211,32 @@ def run_command(args: argparse.Namespace, *_: Any) -> int:
     return summary.exit_code
 
 
+@contextmanager
+def _handler_logging() -> Iterator[None]:
+    """Give the handler's ``logging`` records a home on standard output, as the Lambda
+    runtime's root handler gives them one in the function's log (at the root logger's own
+    level: WARNING unless the handler changes it). Without it Python writes them to standard
+    error, in the middle of the runner's events (and of ``--json-log``'s JSON lines). Left
+    alone when logging is already configured."""
+    root = logging.getLogger()
+    if root.handlers:
+        yield
+        return
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("[%(levelname)s]\t%(asctime)s\t%(message)s"))
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+
+
 def _error(args: argparse.Namespace, message: str, trace: BaseException | None = None) -> None:
     if getattr(args, "json_log", False):
-        sys.stderr.write(json.dumps({"event": "error", "message": message}) + "\n")
+        from streamflow.runner._status import _now_iso
+
+        record = {"time": _now_iso(), "event": "error", "message": message}
+        sys.stderr.write(json.dumps(record) + "\n")
         return
     if trace is not None:
         sys.stderr.write("".join(traceback.format_exception(trace)))

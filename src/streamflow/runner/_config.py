@@ -89,6 +89,8 @@ class RunnerConfig:
             folder = os.path.dirname(os.path.abspath(value))
             if not os.path.isdir(folder):
                 raise RunnerConfigError(name, f"the directory {folder} does not exist")
+            if os.path.isdir(value):
+                raise RunnerConfigError(name, f"{value} is a directory, not a file")
 
 
 def _int_range(option: str, value: object, low: int, high: int) -> None:
@@ -102,5 +104,5 @@ def _number_range(option: str, value: object, low: float, high: float) -> None:
     if not isinstance(value, (int, float)) or isinstance(value, bool) or math.isnan(value):
         raise RunnerConfigError(option, f"must be a number of seconds, got {value!r}")
     if not low <= value <= high:
-        shown = "" if high == math.inf else f" to {high:g}"
+        shown = " or more" if high == math.inf else f" to {high:g}"
         raise RunnerConfigError(option, f"must be {low:g}{shown} seconds, got {value:g}")

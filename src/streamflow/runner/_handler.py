@@ -7,6 +7,7 @@ import inspect
 import json
 import os
 import sys
+import traceback
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Union
 
@@ -41,13 +42,15 @@ def load_handler(spec: str) -> object:
     try:
         target: Any = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
+        if exc.name and (module_name == exc.name or module_name.startswith(exc.name + ".")):
             raise RunnerConfigError(
                 "handler",
                 f"no module named {exc.name!r} (run from the directory that holds it, or set "
                 "PYTHONPATH)",
             ) from None
-        raise
+        raise _import_failed(module_name, exc) from exc
+    except Exception as exc:  # the module's own code failed (Lambda: Runtime.ImportModuleError)
+        raise _import_failed(module_name, exc) from exc
     for part in attribute.split("."):
         try:
             target = getattr(target, part)
@@ -56,6 +59,29 @@ def load_handler(spec: str) -> object:
                 "handler", f"{module_name!r} has no attribute {attribute!r}"
             ) from None
     return target
+
+
+def _import_failed(module_name: str, exc: BaseException) -> RunnerConfigError:
+    """The error for a handler module whose import raised: what and where, in the module's
+    own code (the innermost frame outside the import machinery), without a traceback."""
+    where = ""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        where = f" ({exc.filename}, line {exc.lineno})"
+    else:
+        frames = [
+            frame
+            for frame in traceback.extract_tb(exc.__traceback__)
+            if not frame.filename.startswith("<frozen ")
+            and os.path.abspath(frame.filename) != os.path.abspath(__file__)
+            and os.path.basename(os.path.dirname(frame.filename)) != "importlib"
+        ]
+        if frames:
+            where = f" ({frames[-1].filename}, line {frames[-1].lineno})"
+    message = exc.msg if isinstance(exc, SyntaxError) and exc.msg else str(exc)
+    return RunnerConfigError(
+        "handler",
+        f"importing {module_name!r} failed: {type(exc).__name__}: {message}{where}",
+    )
 
 
 def resolve_handler(target: object) -> tuple[LambdaHandler, FilterCriteria | None]:
@@ -129,7 +155,7 @@ def load_filter_file(path: str) -> list[Filter]:
         RunnerConfigError: the file cannot be read or is not JSON.
         FilterValidationError: a pattern AWS would reject.
     """
-    from streamflow.filters import Filter, FilterCriteria
+    from streamflow.filters._document import criteria_from_document
 
     try:
         with open(path, encoding="utf-8") as handle:
@@ -139,6 +165,6 @@ def load_filter_file(path: str) -> list[Filter]:
         raise RunnerConfigError("filter", f"cannot read {path}: {exc.strerror or exc}") from None
     except ValueError as exc:
         raise RunnerConfigError("filter", f"{path} is not valid JSON: {exc}") from None
-    if isinstance(parsed, dict) and ("Filters" in parsed or "FilterCriteria" in parsed):
-        return list(FilterCriteria.from_boto3(parsed, max_filters=10).filters)
-    return [Filter.from_pattern(text.strip())]
+    except RecursionError:
+        raise RunnerConfigError("filter", f"{path} nests too deeply to be read") from None
+    return list(criteria_from_document(text, parsed).filters)
