@@ -81,6 +81,22 @@ def _module(project: Path, source: str) -> str:
     return name
 
 
+def _command(handler: str, table: str, aws_settings: dict[str, Any]) -> list[str]:
+    """``streamflow run HANDLER`` on ``table`` of the test's moto server, as a process."""
+    return [
+        sys.executable,
+        "-m",
+        "streamflow.runner",
+        handler,
+        "--table",
+        table,
+        "--endpoint-url",
+        aws_settings["endpoint_url"],
+        "--region",
+        "us-east-1",
+    ]
+
+
 def _run(*argv: str) -> int:
     return run_command(_parser().parse_args(["run", *argv]))
 
@@ -224,8 +240,9 @@ def test_discarded_records_exit_1(aws_settings: dict[str, Any], project: Path) -
         (["no_such_module_here:handler", "--table", "t"], "no module named"),
         (["json:nothing_here", "--table", "t"], "has no attribute"),
         (["json:__doc__", "--table", "t"], "a function (event, context) or a Router"),
-        (["json:dumps", "--table", "t", "--batch-size", "0"], "batch_size"),
-        (["json:dumps", "--table", "t", "--max-record-age", "30"], "max_record_age"),
+        (["json:dumps", "--table", "t", "--batch-size", "0"], "--batch-size: must be 1 to"),
+        (["json:dumps", "--table", "t", "--max-record-age", "30"], "--max-record-age: must be"),
+        (["nocolon", "--table", "t"], "HANDLER: write HANDLER as module:attribute"),
         (["json:dumps", "--table", "t", "--parallelization-factor", "11"], "1 to 10"),
         (["json:dumps", "--table", "t", "--filter", "missing.json"], "cannot read"),
         (["json:dumps", "--table", "t", "--checkpoint", "no/such/dir/c.json"], "does not exist"),
@@ -297,16 +314,7 @@ def test_a_signal_finishes_the_batch_in_flight_checkpoints_and_exits_0(
     (project / "slow.py").write_text(textwrap.dedent(SLOW_HANDLER))
     process = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "streamflow.runner",
-            "slow:handler",
-            "--table",
-            table,
-            "--endpoint-url",
-            aws_settings["endpoint_url"],
-            "--region",
-            "us-east-1",
+            *_command("slow:handler", table, aws_settings),
             "--batch-size",
             "2",
             "--checkpoint",
@@ -473,7 +481,7 @@ def test_a_json_log_error_has_time_and_event_like_every_other_line(capsys: Any) 
     [line] = capsys.readouterr().err.splitlines()
     error = json.loads(line)
     assert error["event"] == "error"
-    assert "batch_size" in error["message"]
+    assert error["message"].startswith("--batch-size: must be 1 to 10000")
     assert error["time"].endswith("Z")
 
 
@@ -496,16 +504,7 @@ def test_the_handlers_logging_goes_to_stdout_so_json_log_stays_json(
     (project / "failing.py").write_text(textwrap.dedent(ROUTER_FAILING))
     done = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "streamflow.runner",
-            "failing:router",
-            "--table",
-            table,
-            "--endpoint-url",
-            aws_settings["endpoint_url"],
-            "--region",
-            "us-east-1",
+            *_command("failing:router", table, aws_settings),
             "--max-retries",
             "0",
             "--until-idle",

@@ -219,7 +219,7 @@ def test_an_exception_fails_and_retries_the_whole_batch_with_backoff() -> None:
     batches = [json.loads(line) for line in log.getvalue().splitlines()]
     failed = [b for b in batches if b["event"] == "batch" and b["status"] == "failed"]
     assert failed[0]["reason"] == "RuntimeError: downstream is down"
-    assert [b["attempt"] for b in failed] == [0, 1]
+    assert [b["attempt"] for b in failed] == [1, 2]
 
 
 def test_exhausted_retries_write_lambdas_on_failure_record_and_move_on(tmp_path: Any) -> None:
@@ -337,6 +337,30 @@ def test_records_older_than_the_maximum_age_are_discarded_unseen(tmp_path: Any) 
     assert line["DDBStreamBatchInfo"]["startSequenceNumber"] == records[0]
     assert line["DDBStreamBatchInfo"]["endSequenceNumber"] == records[1]
     assert summary.records_discarded == 2
+
+
+def test_expired_records_are_reported_in_batches_of_at_most_the_batch_size(
+    tmp_path: Any,
+) -> None:
+    on_failure = tmp_path / "failed.jsonl"
+    old = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
+    double, _, records = _shard_with(10, created=old)
+    summary = run_on(
+        double,
+        Recorder(),
+        batch_size=4,
+        max_record_age=60,
+        on_failure=str(on_failure),
+        until_idle=0.2,
+    )
+    infos = [line["DDBStreamBatchInfo"] for line in _lines(on_failure)]
+    assert [info["batchSize"] for info in infos] == [4, 4, 2]
+    assert [(i["startSequenceNumber"], i["endSequenceNumber"]) for i in infos] == [
+        (records[0], records[3]),
+        (records[4], records[7]),
+        (records[8], records[9]),
+    ]
+    assert summary.records_discarded == 10
 
 
 def test_without_an_on_failure_file_discarded_records_are_only_reported() -> None:

@@ -199,7 +199,10 @@ def _run(args: argparse.Namespace) -> int:
     except FilterValidationError as exc:
         _error(args, f"invalid filter pattern: {exc}")
         return EXIT_ERROR
-    except (RunnerConfigError, RunnerError) as exc:
+    except RunnerConfigError as exc:
+        _error(args, f"{_flag(exc.option)}: {exc.reason}")
+        return EXIT_ERROR
+    except RunnerError as exc:
         _error(args, str(exc))
         return EXIT_ERROR
     except OSError as exc:
@@ -209,6 +212,14 @@ def _run(args: argparse.Namespace) -> int:
         _error(args, f"{type(exc).__name__}: {exc}", trace=exc)
         return EXIT_ERROR
     return summary.exit_code
+
+
+def _flag(option: str) -> str:
+    """The command line's name for a Python option (``batch_size`` is ``--batch-size``);
+    ``handler`` (the positional HANDLER) and ``table`` keep theirs."""
+    if option == "handler":
+        return "HANDLER"
+    return "--" + option.replace("_", "-")
 
 
 @contextmanager

@@ -352,7 +352,11 @@ class ShardWorker:
                 break
             expired.append(entry)
         if expired:
-            self._discard(expired, "RecordAgeExceeded", lane)
+            # Discarded as the batches Lambda would have read them: one on-failure record
+            # (with its batchSize) per batch-size run of records, not one for them all.
+            size = self.shared.config.batch_size
+            for start in range(0, len(expired), size):
+                self._discard(expired[start : start + size], "RecordAgeExceeded", lane)
             lane.splits.clear()
             self._advance()
 

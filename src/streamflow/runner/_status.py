@@ -222,7 +222,7 @@ class Reporter:
             "firstSequenceNumber": first,
             "lastSequenceNumber": last,
             "status": status,
-            "attempt": attempt,
+            "attempt": attempt + 1,  # 1 for the first invocation, as the text says
             "durationMs": round(duration * 1000, 3),
         }
         if final_window:
