@@ -323,6 +323,7 @@ def test_number_text_is_canonical_and_exact(value: Any) -> None:
         (math.inf, "numbers must be finite"),
         (Decimal("NaN"), "not a finite number"),
         (10**40 + 1, "significant digits"),
+        pytest.param(10**5000, "(16610-bit integer) is outside", id="int-of-5001-digits"),
         (Decimal("1E+126"), "outside DynamoDB's range"),
         (object(), "object has no DynamoDB form"),
         ({1: "x"}, "map keys must be strings"),

@@ -132,6 +132,8 @@ def _checked_decimal(text: str) -> Decimal:
 
 
 def _check_range(number: Decimal, shown: object) -> None:
+    if type(shown) is int and shown.bit_length() > 4000:  # too long for str() to write out
+        shown = f"({shown.bit_length()}-bit integer)"
     if not number.is_finite():
         raise _Fail(f"{shown!r} is not a finite number")
     if number.is_zero():

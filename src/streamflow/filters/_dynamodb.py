@@ -63,20 +63,11 @@ def _is_decimal(value: object) -> bool:
     return decimal is not None and isinstance(value, decimal.Decimal)
 
 
-_MAX_DIGITS = 38
-"""DynamoDB keeps numbers of at most 38 significant digits ..."""
-_MIN_EXPONENT = -130
-"""... whose magnitude is at least 1E-130 ..."""
-_MAX_EXPONENT = 125
-"""... and below 1E+126 (the largest is 9.99...E+125)."""
-_OUT_OF_RANGE = "outside DynamoDB's number range (1E-130 to 9.99E+125), so no record holds it"
-
-
 def number_text(value: object, where: str = "") -> str:
-    """The text DynamoDB puts in an ``N`` value: no exponent, no trailing zeros.
+    """The text DynamoDB puts in an ``N`` value: no exponent, no trailing zeros, every digit.
 
-    Exact: a ``Decimal`` keeps all of its digits (no rounding to the decimal context), a
-    float is read as its shortest ``repr``.
+    Written by the codec (:func:`streamflow.codec.serialize`), so that filters and the events
+    of :mod:`streamflow.testing` spell a number the same way, as the stream does.
 
     Raises:
         FilterValidationError: for a boolean, a non-number, a non-finite number, or a number
@@ -88,38 +79,14 @@ def number_text(value: object, where: str = "") -> str:
     """
     if isinstance(value, bool) or not (isinstance(value, (int, float)) or _is_decimal(value)):
         raise _fail(where, f"an N value needs a number, not {type(value).__name__}")
-    if isinstance(value, int) and abs(value) >= 10 ** (_MAX_EXPONENT + 1):
-        # Checked first: Python refuses to write out ints of thousands of digits.
-        raise _fail(where, f"this {value.bit_length()}-bit integer is {_OUT_OF_RANGE}")
-    from decimal import Decimal
+    from streamflow.codec import serialize
+    from streamflow.errors import AttributeEncodeError
 
-    number = (
-        value
-        if isinstance(value, Decimal)
-        else Decimal(value if isinstance(value, int) else repr(value))
-    )
-    if not number.is_finite():
-        raise _fail(where, f"{value} is not a finite number")
-    sign, digits, exponent = number.as_tuple()
-    assert isinstance(exponent, int)  # finite
-    if not any(digits):
-        return "0"
-    # Strip leading and trailing zeros by hand: Decimal.normalize() would round to the
-    # context's 28 digits, and DynamoDB keeps 38.
-    text = "".join(map(str, digits)).lstrip("0")
-    stripped = text.rstrip("0")
-    exponent += len(text) - len(stripped)
-    if len(stripped) > _MAX_DIGITS:
-        raise _fail(
-            where,
-            f"{value} has {len(stripped)} significant digits; DynamoDB keeps at most "
-            f"{_MAX_DIGITS}, so no record holds it",
-        )
-    magnitude = exponent + len(stripped) - 1  # the power of ten of the first digit
-    if not _MIN_EXPONENT <= magnitude <= _MAX_EXPONENT:
-        raise _fail(where, f"{value} is {_OUT_OF_RANGE}")
-    exact = Decimal((sign, tuple(int(d) for d in stripped), exponent))
-    return format(exact, "f")
+    try:
+        text: str = serialize(value)["N"]
+    except AttributeEncodeError as exc:
+        raise _fail(where, f"{exc.reason}, so no record holds it") from None
+    return text
 
 
 _NUMBER_CHARACTERS = frozenset("0123456789+-.eE")
