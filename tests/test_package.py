@@ -22,8 +22,8 @@ SRC = pathlib.Path(streamflow.__file__).parent
 LAYERS = {
     "errors": 0,
     "codec": 1,
-    "filters": 1,
     "models": 1,
+    "filters": 2,  # writes N values with the codec: one spelling of DynamoDB numbers
     "records": 2,
     "capacity": 2,
     "testing": 3,
