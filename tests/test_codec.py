@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import decimal
+import enum
 import math
 from collections import OrderedDict
 from decimal import Decimal
@@ -351,6 +352,27 @@ def test_serialize_nesting_limit() -> None:
         value = [value]
     with pytest.raises(AttributeEncodeError, match="deeper"):
         serialize(value)
+
+
+class _Color(str, enum.Enum):  # the pre-3.11 StrEnum idiom: its str() is "_Color.RED"
+    RED = "red"
+    BLUE = "blue"
+
+
+def test_serialize_writes_str_enum_members_as_their_text() -> None:
+    encoded = serialize({_Color.RED: _Color.BLUE, "tags": {_Color.RED, _Color.BLUE}})
+    assert encoded == {"M": {"red": {"S": "blue"}, "tags": {"SS": ["blue", "red"]}}}
+    assert [type(key) for key in encoded["M"]] == [str, str]
+    assert [type(text) for text in encoded["M"]["tags"]["SS"]] == [str, str]
+    item = serialize_item({_Color.RED: _Color.RED})
+    assert item == {"red": {"S": "red"}}
+    assert [type(key) for key in item] == [str]
+
+
+def test_serialize_binary_set_mixing_bytes_and_memoryview() -> None:
+    blobs = {b"z", memoryview(b"a")}
+    assert serialize(blobs) == {"BS": [b"a", b"z"]}
+    assert serialize(blobs, binary="base64") == {"BS": ["YQ==", "eg=="]}
 
 
 def test_serialize_rejects_bad_binary_mode() -> None:

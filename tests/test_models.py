@@ -191,6 +191,7 @@ def test_scalar_accepted(annotation: Any, value: Any, expected: Any) -> None:
         (float, True, "expected float, got bool"),
         (float, "1.5", "expected float, got str"),
         (float, Decimal("1E+400"), "number Decimal('1E+400') does not fit a float"),
+        (float, 10**400, "number 1" + "0" * 36 + "... does not fit a float"),
         (Decimal, False, "expected Decimal, got bool"),
         (Decimal, "1.5", "expected Decimal, got str"),
         (bytes, "x", "expected bytes, got str"),

@@ -86,6 +86,29 @@ def test_changed_attributes_compares_decoded_values() -> None:
     assert record.changed_attributes() == frozenset()
 
 
+def test_changed_attributes_tells_a_boolean_from_a_number() -> None:
+    """Python has True == 1, DynamoDB has not: N 1 becoming BOOL true is a change."""
+    record = StreamRecord.from_lambda(
+        _raw_modify(
+            {
+                "flag": {"N": "1"},
+                "off": {"BOOL": False},
+                "list": {"L": [{"N": "1"}]},
+                "map": {"M": {"k": {"N": "0"}}},
+                "same": {"L": [{"BOOL": True}, {"M": {"k": {"N": "1"}}}]},
+            },
+            {
+                "flag": {"BOOL": True},
+                "off": {"N": "0"},
+                "list": {"L": [{"BOOL": True}]},
+                "map": {"M": {"k": {"BOOL": False}}},
+                "same": {"L": [{"BOOL": True}, {"M": {"k": {"N": "1.0"}}}]},
+            },
+        )
+    )
+    assert record.changed_attributes() == {"flag", "off", "list", "map"}
+
+
 def _raw_modify(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     raw = testing.records(testing.modify({"PK": "a", "SK": "b"}, {"PK": "a", "SK": "b"}))[0]
     raw["dynamodb"]["OldImage"].update(old)
@@ -231,6 +254,7 @@ def _event_with(mutate: Any) -> dict[str, Any]:
         (lambda r: r.pop("eventID"), "eventID", "missing"),
         (lambda r: r.pop("eventName"), "eventName", "missing"),
         (lambda r: r.update(eventName="UPSERT"), "eventName", "INSERT, MODIFY or REMOVE"),
+        (lambda r: r.update(eventName=["INSERT"]), "eventName", "INSERT, MODIFY or REMOVE"),
         (lambda r: r.pop("dynamodb"), "dynamodb", "missing"),
         (lambda r: r.update(dynamodb=[]), "dynamodb", "must be an object"),
         (lambda r: r["dynamodb"].pop("SequenceNumber"), "dynamodb.SequenceNumber", "missing"),
@@ -273,6 +297,38 @@ def test_lazy_field_errors_name_the_record() -> None:
         _ = record.new_image
     assert decode.value.path == "NewImage.bad"
     assert "record 1" in decode.value.reason
+
+
+@pytest.mark.parametrize("image", ["NewImage", "OldImage"])
+@pytest.mark.parametrize("bad", [[], "text", 5])
+def test_single_value_of_a_non_object_image_is_a_typed_error(image: str, bad: Any) -> None:
+    raw = testing.records(testing.modify({"PK": "a", "SK": "b"}, {"PK": "a", "SK": "b"}))[0]
+    raw["dynamodb"][image] = bad
+    record = StreamRecord.from_lambda(raw, index=0)
+    read = record.new_value if image == "NewImage" else record.old_value
+    with pytest.raises(AttributeDecodeError) as info:
+        read("PK")
+    assert info.value.path == image
+    assert "must be an object" in info.value.reason
+
+
+@pytest.mark.parametrize(
+    "stamp", [float("nan"), 10**400, float("inf"), 1e20], ids=["nan", "int-1e400", "inf", "1e20"]
+)
+def test_creation_time_out_of_range_is_a_record_shape_error(stamp: Any) -> None:
+    raw = testing.records(testing.insert({"PK": "a", "SK": "b"}))[0]
+    raw["dynamodb"]["ApproximateCreationDateTime"] = stamp
+    with pytest.raises(RecordShapeError, match="out of range") as info:
+        _ = StreamRecord.from_lambda(raw).approximate_creation_time
+    assert info.value.field == "dynamodb.ApproximateCreationDateTime"
+
+
+def test_records_without_a_stream_arn_are_still_hashable() -> None:
+    raw = testing.records(testing.insert({"PK": "a", "SK": "b"}))[0]
+    del raw["eventSourceARN"]
+    record = StreamRecord.from_lambda(raw)
+    assert hash(record) == hash(StreamRecord.from_lambda(copy.deepcopy(raw)))
+    assert len({record, StreamRecord.from_lambda(copy.deepcopy(raw))}) == 1
 
 
 def test_other_services_are_named() -> None:

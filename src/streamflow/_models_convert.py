@@ -145,9 +145,13 @@ def _float(value: Any) -> float:
     if isinstance(value, float):
         return value
     if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
-        result = float(value)
-        if -_FLOAT_MAX <= result <= _FLOAT_MAX:
-            return result
+        try:
+            result = float(value)
+        except OverflowError:  # an int past 1.8e308 (a Decimal becomes inf instead)
+            pass
+        else:
+            if -_FLOAT_MAX <= result <= _FLOAT_MAX:
+                return result
         fail(f"number {_show(value)} does not fit a float")
     fail(f"expected float, got {kind(value)}")
 

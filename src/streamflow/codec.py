@@ -607,7 +607,8 @@ def _canonical_text(number: Decimal) -> str:
 
 def _encode(value: Any, depth: int, binary: str) -> dict[str, Any]:
     if isinstance(value, str):
-        return {"S": str(value)}
+        # the text itself: str() of a (str, Enum) member is its name, "Color.RED"
+        return {"S": _plain_str(value)}
     if isinstance(value, bool):
         return {"BOOL": value}
     if isinstance(value, (int, float, Decimal)):
@@ -624,7 +625,7 @@ def _encode(value: Any, depth: int, binary: str) -> dict[str, Any]:
             if not isinstance(key, str):
                 raise _Fail(f"map keys must be strings, got {type(key).__name__} {key!r}")
             try:
-                out[key] = _encode(item, depth + 1, binary)
+                out[_plain_str(key)] = _encode(item, depth + 1, binary)
             except _Fail as fail:
                 fail.trail.append(_name_segment(key))
                 raise
@@ -664,14 +665,15 @@ def _encode_set(value: set[Any] | frozenset[Any], binary: str) -> dict[str, Any]
     (kind,) = kinds
     members: list[Any]
     if kind == "SS":
-        members = sorted(value)
+        members = sorted(map(_plain_str, value))
     elif kind == "NS":
         members = [_encode_number(member) for member in value]
         if len({Decimal(text) for text in members}) != len(members):
             raise _Fail("number set has duplicate members once written as DynamoDB numbers")
         members.sort(key=Decimal)
     else:
-        members = [_encode_binary(member, binary) for member in sorted(value)]
+        # by content: a memoryview and bytes do not compare with "<"
+        members = [_encode_binary(member, binary) for member in sorted(map(bytes, value))]
     return {kind: members}
 
 
@@ -744,7 +746,7 @@ def serialize_item(item: Mapping[str, Any], *, binary: BinaryMode = "bytes") -> 
         if not isinstance(name, str):
             raise AttributeEncodeError("", f"attribute names must be strings, got {name!r}")
         try:
-            out[name] = _encode(value, 0, binary)
+            out[_plain_str(name)] = _encode(value, 0, binary)
         except _Fail as fail:
             fail.trail.append(_name_segment(name))
             raise AttributeEncodeError(fail.path(""), fail.reason) from None

@@ -316,7 +316,9 @@ class StreamRecord:
         return self.raw == other.raw
 
     def __hash__(self) -> int:
-        return hash((self.event_source_arn, self.sequence_number))
+        # raw, not event_source_arn: a record without a valid ARN is hashable too
+        arn = self.raw.get("eventSourceARN")
+        return hash((arn if type(arn) is str else None, self.sequence_number))
 
     def __repr__(self) -> str:
         keys = self._ddb.get("Keys")
@@ -409,12 +411,12 @@ class StreamRecord:
                 index=self.index,
                 event_id=self.event_id,
             )
-        seconds = float(value)
-        if self.raw is not self._change:  # Kinesis: milliseconds or microseconds
-            seconds = seconds / 1_000_000 if value >= 1e14 else seconds / 1_000
         try:
+            seconds = float(value)
+            if self.raw is not self._change:  # Kinesis: milliseconds or microseconds
+                seconds = seconds / 1_000_000 if value >= 1e14 else seconds / 1_000
             return _epoch() + _timedelta(seconds=seconds)
-        except OverflowError:
+        except (OverflowError, ValueError):  # ValueError: NaN, which json.loads accepts
             raise RecordShapeError(
                 path, f"{value!r} is out of range", index=self.index, event_id=self.event_id
             ) from None
@@ -464,6 +466,8 @@ class StreamRecord:
         image = self._ddb.get(image_name)
         if image is None:
             return default
+        if not isinstance(image, Mapping):  # decoding it whole raises the error naming it
+            getattr(self, _CACHED_IMAGE[image_name])
         av = image.get(name, _MISSING)
         if av is _MISSING:
             return default
@@ -494,7 +498,10 @@ class StreamRecord:
             image = self._ddb.get("NewImage")
             if image is None:
                 return default
-            av = image.get(name, _MISSING)
+            try:
+                av = image.get(name, _MISSING)
+            except AttributeError:  # not an object: _value raises the error naming it
+                return self._value("NewImage", name, default)
             if av is _MISSING:
                 return default
             if type(av) is dict and len(av) == 1:
@@ -555,7 +562,7 @@ class StreamRecord:
         return frozenset(
             name
             for name in new.keys() | old.keys()
-            if new.get(name, _MISSING) != old.get(name, _MISSING)
+            if not _same(new.get(name, _MISSING), old.get(name, _MISSING))
         )
 
     # --- typed models ---------------------------------------------------------------------
@@ -608,6 +615,20 @@ _new_record = object.__new__
 _set_fields = StreamRecord.__dict__["__dict__"].__set__
 
 
+def _same(a: Any, b: Any) -> bool:
+    """Whether two decoded values are the same DynamoDB value: ``==``, except that a
+    BOOL never equals an N (Python's ``True == 1``), at any depth."""
+    if a != b:
+        return False
+    if type(a) is bool or type(b) is bool:
+        return type(a) is type(b)
+    if type(a) is dict:  # equal, so b is a dict with the same keys
+        return all(_same(value, b[key]) for key, value in a.items())
+    if type(a) is list:
+        return all(map(_same, a, b))
+    return True  # sets hold no booleans
+
+
 def _epoch() -> _dt.datetime:
     """1970-01-01 UTC; ``datetime`` loads on first use, keeping it out of the cold start."""
     import datetime
@@ -654,10 +675,11 @@ def _diagnose(
         raise RecordShapeError(
             "eventID", f"must be text, got {type(event_id).__name__}", index=index
         )
-    if change["eventName"] not in _EVENT_NAMES:
+    name = change["eventName"]
+    if type(name) is not str or name not in _EVENT_NAMES:  # a list or dict: unhashable
         raise RecordShapeError(
             "eventName",
-            f"must be INSERT, MODIFY or REMOVE, got {change['eventName']!r}",
+            f"must be INSERT, MODIFY or REMOVE, got {name!r}",
             index=index,
             event_id=event_id,
         )
