@@ -279,6 +279,41 @@ def test_handler_arguments_model_record_and_context() -> None:
     assert got == [({"PK": "USER#1", "total": 5}, "MODIFY", "the-context"), Score("SCORE#0", 1)]
 
 
+def test_context_parameter_with_a_default_gets_the_context() -> None:
+    router = Router()
+    got: list[Any] = []
+
+    @router.on(Filter.events("MODIFY"))
+    def total_changed(total: Total, record: Any = None, context: Any = None) -> None:
+        got.append((total["total"], record is not None, context))
+
+    @router.on(Filter.events("REMOVE"), model=Score)
+    def removed(score: Any, context: Any = None, limit: int = 3, ctx: Any = None) -> None:
+        got.append((score, context, limit, ctx))  # from `limit` on, defaults stay
+
+    @router.on_batch(Filter.insert())
+    def inserted(records: list[StreamRecord], context: Any = None) -> None:
+        got.append((len(records), context))
+
+    router.lambda_handler(mixed_event(), "ctx")
+    assert sorted(got, key=repr) == sorted(
+        [(5, True, "ctx"), (Score("SCORE#0", 1), "ctx", 3, None), (2, "ctx")], key=repr
+    )
+
+
+def test_keyword_only_parameters_without_default_are_refused() -> None:
+    router = Router()
+
+    def handler(record: StreamRecord, *, table: str) -> None: ...
+
+    with pytest.raises(TypeError, match="keyword-only parameter 'table'"):
+        router.on(Filter.insert())(handler)
+
+    def fine(record: StreamRecord, *, table: str = "scores") -> None: ...
+
+    router.on(Filter.insert())(fine)
+
+
 def test_bad_declarations_are_refused() -> None:
     class Local(TypedDict):
         x: int
@@ -384,6 +419,26 @@ def test_batch_route_returning_a_stranger_is_an_error() -> None:
     assert isinstance(result.failures[0].error, TypeError)
 
 
+def test_batch_route_may_return_a_tuple_of_failures() -> None:
+    router = Router()
+
+    @router.on_batch(Filter.insert())
+    def aggregate(records: list[StreamRecord]) -> tuple[Any, ...]:
+        if records[0].new_value("points") == 0:
+            return tuple(records[2:4])  # records
+        return (records[1].sequence_number,)  # sequence numbers
+
+    event = scores(5)
+    result = router.process(event["Records"])
+    assert [f.index for f in result.failures] == [2, 3]
+    assert all(isinstance(f.error, RuntimeError) for f in result.failures)
+    assert list(result.reported) == numbers(event)[2:]
+    assert result.succeeded == 3  # the batch handler did handle record 4
+    result = router.process(event["Records"][2:])
+    assert [f.index for f in result.failures] == [1]
+    assert list(result.reported) == numbers(event)[3:]
+
+
 # --- concurrency -----------------------------------------------------------------------------
 
 
@@ -426,6 +481,53 @@ def test_concurrency_failure_reporting_is_exact() -> None:
     result = router.process(event["Records"])
     assert list(result.reported) == numbers(event)[7:]
     assert all(n < 7 or n % 4 != 7 % 4 for n in done)  # the failed key stopped
+
+
+def test_concurrency_in_continue_mode_keeps_a_failed_keys_later_records_for_redelivery() -> None:
+    router = Router(max_concurrency=3, failure_mode="continue")
+    done: list[int] = []
+
+    @router.on(Filter.insert())
+    def handle(record: StreamRecord) -> None:
+        n = record.new_value("n")
+        if n == 1:
+            raise ValueError("one")
+        done.append(n)
+
+    changes = [testing.insert({"PK": f"K#{i % 3}", "n": i}) for i in range(9)]
+    event = testing.event(*changes, keys=("PK",))
+    result = router.process(event["Records"])
+    assert sorted(done) == [0, 2, 3, 5, 6, 8]  # K#1's 4 and 7 wait for their redelivery
+    assert list(result.reported) == numbers(event)[1:]
+    assert result.not_attempted == 2
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [{"PK": {"S": 7}}, {"PK": {"N": "seven"}}, {"PK": {"L": []}}],
+    ids=["S-not-text", "N-not-a-number", "unhashable"],
+)
+def test_concurrency_fails_a_record_whose_keys_cannot_be_read(keys: dict[str, Any]) -> None:
+    router = Router(max_concurrency=3)
+    done: list[int] = []
+
+    @router.on(Filter.insert())
+    def handle(record: StreamRecord) -> None:
+        done.append(record.new_value("n"))
+
+    event = testing.event(
+        *[testing.insert({"PK": f"K#{i}", "n": i}) for i in range(6)], keys=("PK",)
+    )
+    event["Records"][2]["dynamodb"]["Keys"] = keys
+    result = router.process(event["Records"])  # did raise, failing the whole batch
+    [failure] = result.failures
+    assert failure.index == 2
+    assert failure.route is None
+    assert list(result.reported) == numbers(event)[2:]
+    assert sorted(done) == [0, 1]
+    assert router.lambda_handler(event, None)["batchItemFailures"][0] == {
+        "itemIdentifier": numbers(event)[2]
+    }
 
 
 # --- tumbling windows ------------------------------------------------------------------------
@@ -479,6 +581,29 @@ def test_final_window_invocation_without_records_reaches_the_route() -> None:
     finals.clear()
     assert router.lambda_handler(event, None)["state"] == {"total": {"sum": 9}}
     assert finals == []
+
+
+@pytest.mark.parametrize("outcome", ["raises", "returns None"])
+def test_failed_final_window_invocation_fails_the_invocation(outcome: str) -> None:
+    """Lambda deletes a window's state after its final invocation succeeds: a final
+    processing that failed must not answer success, or the window's result is lost."""
+    router = Router()
+
+    @router.on_window(Filter.insert())
+    def total(records: list[StreamRecord], state: dict[str, Any], window: Any) -> Any:
+        if window.is_final:
+            if outcome == "raises":
+                raise ConnectionError("cannot write the window's total")
+            return None
+        return state
+
+    event = window_event({"total": {"sum": 9}})
+    event.update(Records=[], isFinalInvokeForWindow=True)
+    expected = ConnectionError if outcome == "raises" else TypeError
+    with pytest.raises(expected):
+        router.lambda_handler(event, None)
+    event.update(isFinalInvokeForWindow=False)
+    assert router.lambda_handler(event, None)["state"] == {"total": {"sum": 9}}
 
 
 def test_window_route_outside_a_window_fails_its_records() -> None:

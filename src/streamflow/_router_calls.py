@@ -73,7 +73,7 @@ def plan_arguments(
     """
     if not callable(handler):
         raise TypeError(f"a route handler must be callable, got {handler!r}")
-    parameters = _required_positional(handler)
+    parameters, optional = _parameters(handler)
     hints = _hints(handler)
     kinds: list[ArgumentKind] = []
     if leading == ("record",):
@@ -97,39 +97,85 @@ def plan_arguments(
         kinds.extend(leading)
         rest = parameters[len(leading) :]
     for parameter in rest:
-        annotation = hints.get(parameter)
-        if annotation is StreamRecord or parameter == "record":
-            if "record" in kinds or leading != ("record",):
-                raise TypeError(f"{_name(handler)}: parameter {parameter!r} is not fillable")
-            kinds.append("record")
-        elif parameter in _CONTEXT_NAMES or getattr(annotation, "__name__", "") in (
-            "LambdaContext",
-            "Context",
-        ):
-            kinds.append("context")
-        else:
+        kind = _extra_kind(handler, parameter, hints.get(parameter), kinds, leading)
+        if kind is None:
             raise TypeError(
                 f"{_name(handler)}: the router cannot fill parameter {parameter!r}; "
                 "a handler takes the record (or its model), optionally the StreamRecord "
                 "after a model, and optionally the Lambda context"
             )
+        kinds.append(kind)
+    # Parameters with defaults: the context (or the record) is passed when asked for, up to
+    # the first one the router does not know, which keeps its default from there on.
+    for parameter in optional:
+        try:
+            kind = _extra_kind(handler, parameter, hints.get(parameter), kinds, leading)
+        except TypeError:
+            kind = None  # a second record: this parameter keeps its default
+        if kind is None:
+            break
+        kinds.append(kind)
     return tuple(kinds), model
 
 
-def _required_positional(handler: Callable[..., Any]) -> list[str]:
-    """Names of the parameters a call must fill positionally (those without defaults)."""
+def _extra_kind(
+    handler: Callable[..., Any],
+    parameter: str,
+    annotation: object,
+    kinds: list[ArgumentKind],
+    leading: tuple[ArgumentKind, ...],
+) -> ArgumentKind | None:
+    """What a parameter after the leading ones gets: the record, the context, or None."""
+    if annotation is StreamRecord or parameter == "record":
+        if "record" in kinds or leading != ("record",):
+            raise TypeError(f"{_name(handler)}: parameter {parameter!r} is not fillable")
+        return "record"
+    if parameter in _CONTEXT_NAMES or getattr(annotation, "__name__", "") in (
+        "LambdaContext",
+        "Context",
+    ):
+        return "context"
+    return None
+
+
+def _parameters(handler: Callable[..., Any]) -> tuple[list[str], list[str]]:
+    """Names of the positional parameters a call must fill, and of those after them that
+    have defaults.
+
+    Raises:
+        TypeError: the handler has a keyword-only parameter without a default, which no call
+            by the router fills.
+    """
     code = getattr(handler, "__code__", None)
     if code is not None and not hasattr(handler, "__self__"):
-        names = code.co_varnames[: code.co_argcount]
-        defaults = len(getattr(handler, "__defaults__", None) or ())
-        return list(names[: len(names) - defaults])
-    import inspect  # methods, partials and callable objects: rare, and inspect is costly
+        names = list(code.co_varnames[: code.co_argcount])
+        split = len(names) - len(getattr(handler, "__defaults__", None) or ())
+        keyword_only = code.co_varnames[
+            code.co_argcount : code.co_argcount + code.co_kwonlyargcount
+        ]
+        filled = getattr(handler, "__kwdefaults__", None) or {}
+        missing = [name for name in keyword_only if name not in filled]
+    else:
+        import inspect  # methods, partials and callable objects: rare, and inspect is costly
 
-    return [
-        p.name
-        for p in inspect.signature(handler).parameters.values()
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
-    ]
+        positional = [
+            p
+            for p in inspect.signature(handler).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+        names = [p.name for p in positional]
+        split = sum(1 for p in positional if p.default is p.empty)
+        missing = [
+            p.name
+            for p in inspect.signature(handler).parameters.values()
+            if p.kind is p.KEYWORD_ONLY and p.default is p.empty
+        ]
+    if missing:
+        raise TypeError(
+            f"{_name(handler)}: the router cannot fill keyword-only parameter {missing[0]!r}; "
+            "give it a default"
+        )
+    return names[:split], names[split:]
 
 
 def _name(handler: Callable[..., Any]) -> str:

@@ -190,13 +190,19 @@ def _failed_positions(
     """
     if returned is None:
         return {}
-    if isinstance(returned, (str, StreamRecord, tuple)) or not isinstance(returned, Iterable):
-        returned = [returned]
+    if (
+        isinstance(returned, (str, StreamRecord))
+        or _is_pair(returned)
+        or not isinstance(returned, Iterable)
+    ):
+        items: Iterable[Any] = [returned]  # one failure; a tuple of them is a sequence
+    else:
+        items = returned
     by_number = {batch.sequence_number(i): i for i in indices}
     failed: dict[int, BaseException] = {}
-    for item in returned:
+    for item in items:
         error: BaseException = RuntimeError(f"reported failed by route {route!r}")
-        if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], BaseException):
+        if _is_pair(item):
             item, error = item
         number = item.sequence_number if isinstance(item, StreamRecord) else item
         if number not in by_number:
@@ -206,6 +212,12 @@ def _failed_positions(
             )
         failed.setdefault(by_number[number], error)
     return dict(sorted(failed.items()))
+
+
+def _is_pair(item: object) -> bool:
+    """A ``(record or sequence number, exception)`` pair, as opposed to a tuple of failed
+    records or sequence numbers."""
+    return isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], BaseException)
 
 
 def _run_group(
@@ -244,6 +256,11 @@ def _run_group(
         else:
             failed = _failed_positions(returned, indices, batch, route.name)
     except Exception as error:
+        if not indices:
+            # The final invocation of a window, with no record to report: answering success
+            # would let Lambda discard the window's state with its final processing undone.
+            # Failing the invocation makes Lambda retry it, as it does until it succeeds.
+            raise
         for index in indices:
             batch.fail(index, route.name, error)
         return
@@ -295,8 +312,11 @@ def _run_concurrently(batch: _Batch) -> None:
     for index, mask in enumerate(batch.masks):
         record = batch.records[index]
         if runs[mask] and record is not None and index not in batch.failures:
-            key = tuple(sorted(record.keys.items()))
-            groups.setdefault(key, []).append(index)
+            try:
+                key = tuple(sorted(record.keys.items()))
+                groups.setdefault(key, []).append(index)
+            except Exception as error:  # keys that cannot be decoded (or hashed): unreadable
+                batch.fail(index, None, error)
 
     def work(indices: list[int]) -> None:
         for index in indices:

@@ -168,7 +168,9 @@ class Router:
         For event source mappings with ``TumblingWindowInSeconds``: ``state`` is the dict the
         route returned last time in this window (empty at a window's start), ``window`` a
         :class:`Window`. The returned dict is kept by Lambda for the next invocation. Each
-        route's state is stored under its name in the response's ``state``.
+        route's state is stored under its name in the response's ``state``. On the final
+        invocation the route is called even without records; if it fails then, the whole
+        invocation fails, so that Lambda retries it.
         """
         return self._declare("window", criteria, ("records", "state", "window"), None, name)
 
@@ -230,6 +232,10 @@ class Router:
             context: the Lambda context, passed to handlers that ask for it.
             window: the tumbling window, for window routes.
             state: the window state Lambda passed in.
+
+        Raises:
+            Exception: a window route failed the window's final invocation, which has no
+                record to report it on; raised as the route raised it.
         """
         dispatch = self._dispatch
         # Routes are only ever appended, so the same count means the same routes.
@@ -270,6 +276,8 @@ class Router:
         Raises:
             RecordShapeError: the event is not a stream event, or a failed record carries no
                 sequence number to report (Lambda then retries the whole batch).
+            Exception: what a window route raised on a window's final invocation without
+                records (no record to report: Lambda retries the invocation).
         """
         records = event.get("Records") if isinstance(event, Mapping) else None
         if not isinstance(records, list):
