@@ -131,3 +131,23 @@ def test_numbers_in_events_are_what_a_stream_carries_so_filters_match_them() -> 
     assert record["dynamodb"]["NewImage"]["price"] == {"N": "1.5"}
     assert Filter.new_image("price", Decimal("1.50")).matches(record)
     assert Filter.new_image("price", 1.5).matches(record)
+
+
+def test_one_key_name_is_a_partition_key_only_table() -> None:
+    [record] = testing.records(testing.insert({"id": "A", "n": 1}), keys="id")
+    assert record["dynamodb"]["Keys"] == {"id": {"S": "A"}}
+    assert testing.records(testing.insert({"id": "A"}), keys=("id",)) != []
+
+
+def test_create_table_with_one_key_name_has_a_partition_key_only(
+    aws_settings: dict[str, Any],
+) -> None:
+    import uuid
+
+    import boto3
+
+    ddb = boto3.client("dynamodb", **aws_settings)
+    name = f"pk-only-{uuid.uuid4().hex[:8]}"
+    testing.create_table(ddb, name, keys="id")
+    schema = ddb.describe_table(TableName=name)["Table"]["KeySchema"]
+    assert schema == [{"AttributeName": "id", "KeyType": "HASH"}]

@@ -103,6 +103,8 @@ def records(
     """
     if view_type not in ("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"):
         raise ValueError(f"unknown stream view type {view_type!r}")
+    if isinstance(keys, str):
+        keys = (keys,)  # one name: a table with a partition key only, not its letters
     if not keys:
         raise ValueError("keys must name at least the partition key attribute")
     stamp = _epoch_seconds(created_at)
@@ -135,8 +137,8 @@ def event(
     Args:
         changes: from :func:`insert`, :func:`modify` and :func:`remove`.
         table: the table's name, used in ``eventSourceARN``.
-        keys: the names of the key attributes (partition key first); every item must have
-            them.
+        keys: the names of the key attributes (partition key first), or one name for a
+            table with a partition key only; every item must have them.
         view_type: the stream view type; KEYS_ONLY carries no images, NEW_IMAGE no old
             image, OLD_IMAGE no new image.
         region: ``awsRegion`` and the ARN's Region.
@@ -248,12 +250,15 @@ def create_table(
         dynamodb: a boto3 DynamoDB client (pointed at AWS, or at a local endpoint with
             ``endpoint_url``); streamflow itself does not import boto3 here.
         name: the table's name.
-        keys: the partition key name, and the sort key name if any; both of type ``S``.
+        keys: the partition key name, and the sort key name if any (one name alone for a
+            partition key only); both of type ``S``.
         view_type: the stream view type.
 
     Returns:
         The ARN of the table's stream.
     """
+    if isinstance(keys, str):
+        keys = (keys,)  # one name: a partition key only
     if not 1 <= len(keys) <= 2:
         raise ValueError("keys names the partition key, and optionally the sort key")
     dynamodb.create_table(
