@@ -279,6 +279,32 @@ def test_handler_arguments_model_record_and_context() -> None:
     assert got == [({"PK": "USER#1", "total": 5}, "MODIFY", "the-context"), Score("SCORE#0", 1)]
 
 
+def test_a_model_is_the_changed_item_never_the_image_before_a_modify() -> None:
+    router = Router()
+    got: list[Any] = []
+
+    @router.on(FilterCriteria(), model=Total)
+    def changed(total: Any) -> None:
+        got.append(total)
+
+    before = {"PK": "USER#1", "SK": "TOTAL", "total": 0}
+    after = {"PK": "USER#1", "SK": "TOTAL", "total": 5}
+    event = testing.event(
+        testing.modify(before, after), testing.remove(after), view_type="OLD_IMAGE"
+    )
+    result = router.process(event["Records"])
+    # MODIFY: the stream carries no new image, and the old one is stale: the keys are all
+    # there is, and they do not make a Total, so the record fails loudly.
+    assert [f.index for f in result.failures] == [0]
+    assert "total" in str(result.failures[0].error)
+    assert got == []  # stop mode: the REMOVE after the failure waits for the retry
+
+    got.clear()
+    new_only = testing.event(testing.modify(before, after), view_type="NEW_IMAGE")
+    assert router.process(new_only["Records"]).failures == ()
+    assert got == [{"PK": "USER#1", "total": 5}]
+
+
 def test_context_parameter_with_a_default_gets_the_context() -> None:
     router = Router()
     got: list[Any] = []

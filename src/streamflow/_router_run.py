@@ -140,7 +140,10 @@ def _arguments(route: Route, batch: _Batch, record: StreamRecord) -> list[Any]:
         if kind == "record":
             out.append(record)
         elif kind == "model":
-            image = record.new_image if record.new_image is not None else record.old_image
+            # The item as the change left it (as it was, for REMOVE); the keys when the
+            # stream's view type does not carry that image. Never the image from before a
+            # MODIFY: on an OLD_IMAGE stream that would hand the handler a stale item.
+            image = record.old_image if record.event_name == "REMOVE" else record.new_image
             if image is None:
                 image = record.keys
             from streamflow.models import from_item
