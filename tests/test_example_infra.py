@@ -77,6 +77,21 @@ def test_least_privilege(template: tuple[dict[str, Any], pathlib.Path]) -> None:
     assert "dynamodb:DeleteItem" not in actions
 
 
+def test_the_processors_per_invocation_log_line_reaches_cloudwatch(
+    template: tuple[dict[str, Any], pathlib.Path],
+) -> None:
+    # The router logs its summary at INFO; Lambda's Python runtime only lowers the root
+    # logger below WARNING when the function has the JSON log format and a log level.
+    [processor] = [
+        f
+        for f in resources(template[0], "AWS::Lambda::Function")
+        if f["Handler"] == "process.handler"
+    ]
+    config = processor.get("LoggingConfig", {})
+    assert config.get("LogFormat") == "JSON"
+    assert config.get("ApplicationLogLevel") in ("INFO", "DEBUG", "TRACE")
+
+
 def test_api_has_post_scores(template: tuple[dict[str, Any], pathlib.Path]) -> None:
     paths = {r["PathPart"] for r in resources(template[0], "AWS::ApiGateway::Resource")}
     methods = {m["HttpMethod"] for m in resources(template[0], "AWS::ApiGateway::Method")}

@@ -145,3 +145,11 @@ def test_table_commands_report_aws_errors_without_a_traceback(local_stack: dict[
     assert done.stderr.startswith("error: ")
     assert "ResourceNotFoundException" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_readme_gives_the_markers_real_lifetime() -> None:
+    from streamflow.recipes.scores import MARKER_TTL_SECONDS
+
+    text = " ".join((EXAMPLE / "README.md").read_text().split())
+    assert f"its marker is kept for {MARKER_TTL_SECONDS // 3600} hours" in text
+    assert MARKER_TTL_SECONDS > 24 * 3600  # past the stream's retention

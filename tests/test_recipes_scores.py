@@ -509,6 +509,23 @@ def test_its_own_writes_never_trigger_it(
     assert len(stream_events(streams, arn, router)) == 10
 
 
+def test_no_write_of_the_recipe_nor_its_ttl_deletion_triggers_either_filter() -> None:
+    marker = {"PK": "APPLIED#abc", "SK": "APPLIED", "expiresAt": 1}
+    total = {"PK": "USER#u1", "SK": "TOTAL", "total": 5, "count": 1, "userId": "u1"}
+    for ttl_deletes in ("ignore", "subtract"):
+        router = scores_router(table="t", ttl_deletes=ttl_deletes)  # type: ignore[arg-type]
+        router.assert_not_retriggered(total, old_item={**total, "total": 0, "count": 0})
+        router.assert_not_retriggered(marker)
+        criteria = router.filter_criteria()
+        # markers expire by TTL: those REMOVEs reach the stream too, and must not match
+        for raw in testing.records(
+            testing.remove(marker, ttl=True), testing.remove(marker), testing.remove(total)
+        ):
+            assert not criteria.matches(raw), (ttl_deletes, raw)
+        expired = testing.records(testing.remove(score_item("s", "u1", "easy"), ttl=True))
+        assert criteria.matches(expired[0]) is (ttl_deletes == "subtract")
+
+
 def test_the_filter_and_options() -> None:
     assert score_filter(ttl_deletes="subtract").pattern == {
         "eventName": ["INSERT", "MODIFY", "REMOVE"],

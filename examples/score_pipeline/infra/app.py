@@ -137,6 +137,13 @@ def build_app(*, outdir: str | None = None) -> Any:
         environment=environment,
         timeout=cdk.Duration.seconds(60),
         memory_size=512,
+        # The router logs one JSON line per invocation at INFO on the ``streamflow`` logger.
+        # With Lambda's default text log format the Python runtime leaves the root logger at
+        # WARNING and that line is dropped; the JSON format with an application log level
+        # sets the runtime's logger to INFO, so it reaches CloudWatch Logs.
+        logging_format=lambda_.LoggingFormat.JSON,
+        application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
+        system_log_level_v2=lambda_.SystemLogLevel.INFO,
     )
     processor.add_to_role_policy(
         iam.PolicyStatement(
