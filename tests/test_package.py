@@ -126,6 +126,21 @@ def test_core_never_imports_boto3_or_asyncio() -> None:
     assert out.stdout.strip() == ""
 
 
+def test_a_handlers_imports_leave_typing_json_and_re_unloaded() -> None:
+    """The names a Lambda handler imports load none of the costly standard modules the core
+    keeps off its import path (typing alone is about 4 ms): a guard finer than the budget."""
+    code = (
+        "import sys\n"
+        "before = set(sys.modules)\n"
+        "from streamflow import Router, StreamRecord, parse_event\n"
+        "from streamflow.filters import Filter, FilterCriteria, prefix\n"
+        "new = set(sys.modules) - before\n"
+        "print(','.join(sorted(new & {'typing', 'json', 're', 'inspect', 'dataclasses'})))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
 def _import_time_us(statement: str) -> int:
     """Microseconds ``python -X importtime`` reports for everything the statement imports
     (the sum of its top-level entries), the median of seven fresh interpreters."""

@@ -7,7 +7,9 @@ Filters are built when a Lambda handler module is imported, so making a pattern'
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a cold-start cost)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["as_record", "compact_json", "copy_json", "show", "utf16_length"]
 
