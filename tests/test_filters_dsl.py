@@ -693,3 +693,22 @@ def test_cloudformation_gets_no_empty_filters_list() -> None:
     assert FilterCriteria.from_boto3(FilterCriteria().to_cloudformation()) == FilterCriteria()
     one = FilterCriteria(Filter.insert())
     assert one.to_cloudformation() == one.to_boto3()
+
+
+def test_anything_but_keeps_every_digit_of_a_decimal_on_an_n_attribute() -> None:
+    from streamflow import testing
+
+    big = Decimal("1.23456789012345678901")  # more digits than a JSON number carries
+    flt = Filter.new_image("n", anything_but(big, 7))
+    assert flt.pattern == {
+        "dynamodb": {"NewImage": {"n": {"N": [{"anything-but": ["1.23456789012345678901", "7"]}]}}}
+    }
+
+    def record(n: Any) -> dict[str, Any]:
+        return testing.event(testing.insert({"PK": "a", "SK": "b", "n": n}))["Records"][0]
+
+    assert not flt.matches(record(big))
+    assert not flt.matches(record(7))
+    assert flt.matches(record(Decimal("1.2345678901234567890")))  # one digit fewer
+    with pytest.raises(FilterValidationError, match="more digits than a JSON number"):
+        Filter.where("dynamodb.SizeBytes", anything_but(big))  # a JSON number path

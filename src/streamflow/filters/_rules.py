@@ -257,7 +257,20 @@ class AnythingBut(_Rule):
     single: bool
 
     def to_json(self) -> dict[str, Any]:
-        """The pattern element for this rule."""
+        """The pattern element for this rule.
+
+        Raises:
+            FilterValidationError: a ``Decimal`` with more digits than a JSON number carries
+                (allowed on ``N`` attributes only, where the DSL writes it as text).
+        """
+        decimal = sys.modules.get("decimal")
+        for value in self.values:
+            if decimal is not None and isinstance(value, decimal.Decimal):
+                raise _fail(
+                    "anything-but",
+                    f"{value} has more digits than a JSON number can carry through AWS (it is "
+                    "kept whole, as text, only on an N attribute of an image or the keys)",
+                )
         operand: Any = self.values[0] if self.single else list(self.values)
         if self.form == "values":
             return {"anything-but": operand}
@@ -538,6 +551,9 @@ def anything_but(*excluded: str | int | float | Decimal | list[Any] | Rule) -> A
     Returns:
         The rule.
 
+    A ``Decimal`` with more digits than a JSON number carries is kept whole for an ``N``
+    attribute, where the DSL writes it as text; on a plain JSON path it is refused.
+
     Raises:
         FilterValidationError: for no values, mixed kinds, booleans or ``None``.
 
@@ -577,5 +593,18 @@ def anything_but(*excluded: str | int | float | Decimal | list[Any] | Rule) -> A
                 f"anything_but() takes strings, numbers, a list of them, or prefix()/suffix()/"
                 f"equals_ignore_case()/wildcard() rules, not {item!r}",
             )
-    numbers = tuple(json_number(item, "anything-but") for item in items)
+    numbers = tuple(_excluded_number(item) for item in items)
     return AnythingBut("values", numbers, single)
+
+
+def _excluded_number(item: Any) -> Any:
+    """A number for :func:`anything_but`: a JSON number, or a finite ``Decimal`` with more
+    digits than a JSON number carries, kept whole for an ``N`` attribute (which writes it as
+    text); on a plain JSON path such a value is refused when the rule is used."""
+    try:
+        return json_number(item, "anything-but")
+    except FilterValidationError:
+        decimal = sys.modules.get("decimal")
+        if decimal is not None and isinstance(item, decimal.Decimal) and item.is_finite():
+            return item
+        raise
