@@ -274,6 +274,90 @@ def test_the_matcher_agrees_with_the_reference_on_aimed_patterns(
     assert flt._compiled.generic(record) is expected
 
 
+# Records where fields reach their leaves by several routes (keys with dots) and through
+# arrays of objects (array consistency), against patterns with several fields: the general
+# matcher's hardest search, where a field's choice of route constrains the others.
+TANGLED_KEYS = [*KEYS, "a.b.c", "c.a"]
+tangled = st.dictionaries(
+    st.sampled_from(TANGLED_KEYS),
+    st.recursive(
+        leaves,
+        lambda inner: st.one_of(
+            st.lists(inner, min_size=1, max_size=3),
+            st.dictionaries(st.sampled_from(TANGLED_KEYS), inner, min_size=1, max_size=3),
+        ),
+        max_leaves=14,
+    ),
+    min_size=1,
+    max_size=4,
+)
+
+
+@st.composite
+def crowded(draw: st.DrawFn) -> tuple[dict[str, Any], Any]:
+    """A tangled record and 2 to 6 fields aimed at its leaves, some of them exists: false."""
+    record = draw(tangled)
+    present = flatten(record)
+    assume(present)
+    fields: dict[str, list[Any]] = {}
+    for path, leaf, _ in draw(st.lists(st.sampled_from(present), min_size=2, max_size=6)):
+        near = st.sampled_from([leaf, {"exists": True}, {"exists": False}])
+        fields[path] = draw(st.lists(st.one_of(near, near, alternatives), min_size=1, max_size=2))
+    if draw(st.booleans()):
+        fields.update(draw(flat_fields))  # and some that may miss
+    return fields, record
+
+
+def solver_verdict(pattern: dict[str, Any], record: Any) -> bool:
+    """The route search of ``_walk.solve`` on the whole record, whatever its shape."""
+    from itertools import product
+
+    from streamflow.filters._compile import CompiledField, expand, sort_key
+    from streamflow.filters._walk import Absent, Wanted, solve
+
+    for branch in expand(pattern):
+        fields = sorted(
+            (CompiledField(path, alts) for path, alts in branch.items()),
+            key=lambda f: sort_key(f.path),
+        )
+        mixed = [f for f in fields if f.test is not None and f.absent_ok]
+        for choice in product((True, False), repeat=len(mixed)):
+            as_value = {id(f): value for f, value in zip(mixed, choice, strict=True)}
+            wanted: list[Wanted] = []
+            absent: list[Absent] = []
+            for rank, field in enumerate(fields):
+                if field.test is not None and as_value.get(id(field), True):
+                    wanted.append((rank, field.path, field.test))
+                else:
+                    absent.append((rank, field.path))
+            if solve(record, wanted, absent):
+                return True
+    return False
+
+
+@THOROUGH
+@given(case=crowded())
+def test_several_routes_and_arrays_agree_with_the_reference(
+    case: tuple[dict[str, Any], Any],
+) -> None:
+    pattern, record = case
+    flt = Filter.from_pattern(pattern)
+    expected = reference(pattern, record)
+    assert flt.matches(record) is expected
+    assert flt._compiled.generic(record) is expected
+    assert solver_verdict(pattern, record) is expected
+
+
+@THOROUGH
+@given(pattern=patterns(), record=records)
+def test_the_route_search_agrees_with_the_reference_on_any_record(
+    pattern: dict[str, Any], record: Any
+) -> None:
+    # The matcher only searches where dotted keys offer several routes; run the search on
+    # every record, so each of its answers is checked, arrays and exists: false included.
+    assert solver_verdict(pattern, record) is reference(pattern, record)
+
+
 @FAST
 @given(cases=st.lists(aimed(), min_size=1, max_size=4))
 def test_criteria_agree_with_the_reference(cases: list[tuple[dict[str, Any], Any]]) -> None:
