@@ -122,8 +122,13 @@ def test_core_never_imports_boto3_or_asyncio() -> None:
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in heavy)\n"
         "print(','.join(bad))\n"
     )
+    assert _printed_by(code) == ""
+
+
+def _printed_by(code: str) -> str:
+    """What ``code`` prints, run in a fresh interpreter (so nothing is imported yet)."""
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ""
+    return out.stdout.strip()
 
 
 def test_a_handlers_imports_leave_typing_json_and_re_unloaded() -> None:
@@ -137,8 +142,7 @@ def test_a_handlers_imports_leave_typing_json_and_re_unloaded() -> None:
         "new = set(sys.modules) - before\n"
         "print(','.join(sorted(new & {'typing', 'json', 're', 'inspect', 'dataclasses'})))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ""
+    assert _printed_by(code) == ""
 
 
 def _import_time_us(statement: str) -> int:
