@@ -18,14 +18,14 @@ import streamflow
 SRC = pathlib.Path(streamflow.__file__).parent
 
 # Who may import whom: a module imports only concepts of a lower layer, or its own concept
-# (``_models_convert`` belongs to ``models``, ``filters/_compile`` to ``filters``).
+# (``models/_convert`` belongs to ``models``, ``filters/_compile`` to ``filters``).
 LAYERS = {
     "errors": 0,
+    "value": 0,
     "codec": 1,
     "models": 1,
     "filters": 2,  # writes N values with the codec: one spelling of DynamoDB numbers
     "records": 2,
-    "capacity": 2,
     "testing": 3,
     "router": 4,
     "runner": 5,
@@ -37,11 +37,11 @@ LAYERS = {
 
 
 def _concept(dotted: str) -> str:
-    """``streamflow._models_convert`` -> ``models``; ``streamflow.filters._x`` -> ``filters``."""
+    """``streamflow.models._convert`` -> ``models``; ``streamflow._value`` -> ``value``."""
     parts = dotted.split(".")
     if len(parts) == 1:
         return "__init__"
-    return parts[1].lstrip("_").split("_")[0] or "__init__"
+    return parts[1].strip("_") or "__init__"
 
 
 def _isort_key(name: str) -> tuple[int, str]:
@@ -80,6 +80,24 @@ def test_every_public_module_has_a_sorted_complete_all(name: str) -> None:
     assert public <= set(exported), f"{name} defines public {public - set(exported)} not in __all__"
 
 
+@pytest.mark.parametrize("name", _public_modules())
+def test_public_names_show_and_pickle_by_their_public_path(name: str) -> None:
+    """Every class and function a public module exports says it lives at a public path
+    (its ``repr`` and tracebacks show no private module), and is found there by pickle."""
+    module = importlib.import_module(name)
+    for attribute in module.__all__:
+        value = getattr(module, attribute)
+        if not (isinstance(value, type) or callable(value)) or not hasattr(value, "__qualname__"):
+            continue
+        owner = value.__module__
+        assert not any(part.startswith("_") for part in owner.split(".")), (
+            f"{name}.{attribute}.__module__ is {owner}"
+        )
+        assert getattr(importlib.import_module(owner), value.__qualname__, None) is value, (
+            f"{name}.{attribute}: {owner}.{value.__qualname__} is not it"
+        )
+
+
 def _imports(path: pathlib.Path) -> set[str]:
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
@@ -88,11 +106,6 @@ def _imports(path: pathlib.Path) -> set[str]:
         elif isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
     return found
-
-
-def _top(module: str) -> str:
-    name = module.split(".")[1] if module.count(".") else "__init__"
-    return name.removeprefix("_") if name.startswith("_") and name != "__init__" else name
 
 
 @pytest.mark.parametrize("path", sorted(SRC.rglob("*.py")), ids=lambda p: p.name)

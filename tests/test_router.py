@@ -16,7 +16,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streamflow import Router, StreamRecord, parse_event, testing
-from streamflow._router_report import emit_metrics
 from streamflow.errors import (
     FilterValidationError,
     RecordShapeError,
@@ -24,6 +23,7 @@ from streamflow.errors import (
     UnmatchedRecordError,
 )
 from streamflow.filters import Filter, FilterCriteria, prefix
+from streamflow.router._report import emit_metrics
 
 
 def scores(count: int, **kwargs: Any) -> dict[str, Any]:

@@ -1,92 +1,13 @@
-"""Typed models: map decoded DynamoDB items onto your dataclasses and TypedDicts.
+"""Single-table keys: :class:`KeyTemplate` formats and parses keys such as
+``USER#{user_id}#SCORE#{score_id}``."""
 
-:func:`from_item` reads a model's type annotations once, compiles one converter per field and
-caches it, so mapping an item costs a few microseconds. Conversion is strict (``True`` is not
-an ``int``, ``5`` is not a ``str``) and reports every problem in the item at once, each with
-its path, in one :class:`~streamflow.errors.ModelError`. :class:`Attr` maps a field to an
-attribute with another name (``PK``); :class:`KeyTemplate` formats and parses single-table
-keys such as ``USER#{user_id}#SCORE#{score_id}``.
+from __future__ import annotations
 
-Usage::
-
-    from dataclasses import dataclass
-    from typing import Annotated
-    from streamflow.models import Attr, KeyTemplate, from_item
-
-    SCORE_KEY = KeyTemplate("SCORE#{score_id}")
-
-    @dataclass
-    class Score:
-        pk: Annotated[str, Attr("PK")]
-        points: int
-
-    score = from_item(Score, {"PK": "SCORE#01JD8X", "points": 42})
-    SCORE_KEY.parse(score.pk)  # {'score_id': '01JD8X'}
-"""
-
-# No ``from __future__ import annotations`` here: the doctests below define models, and
-# postponed annotations in them would be resolved in this module's namespace, not theirs.
 import dataclasses
-from collections.abc import Mapping
-from typing import Any, TypeVar
 
-from streamflow._models_compile import Attr, converter_for
-from streamflow._models_convert import Invalid
-from streamflow.errors import KeyTemplateError, ModelError
+from streamflow.errors import KeyTemplateError
 
-__all__ = ["Attr", "KeyTemplate", "from_item"]
-
-Attr.__module__ = __name__  # public repr and pickling: streamflow.models.Attr
-
-_T = TypeVar("_T")
-
-
-def from_item(model: type[_T], item: Mapping[str, Any], /) -> _T:
-    """Map a decoded item onto a dataclass or TypedDict, by the model's type annotations.
-
-    The item is what :mod:`streamflow.codec` decodes: ``str``, ``int``, ``Decimal``, ``bytes``,
-    ``bool``, ``None``, ``dict``, ``list`` and sets. Each field reads the attribute of the same
-    name (or the one its ``Annotated[..., Attr("PK")]`` names); attributes no field reads are
-    ignored. A missing attribute takes the field's default; a TypedDict leaves out keys that
-    are not required. The model is compiled on first use and cached by type.
-
-    Args:
-        model: a dataclass or TypedDict type.
-        item: the decoded item, e.g. ``record.new_image``.
-
-    Returns:
-        An instance of ``model`` (a plain ``dict`` for a TypedDict).
-
-    Raises:
-        ModelError: the item does not fit; ``problems`` lists every ``(path, reason)``.
-        TypeError: ``model`` is not a dataclass or TypedDict type, one of its annotations is
-            not supported, or ``item`` is not a mapping (mistakes in the code, not the data).
-
-    >>> from dataclasses import dataclass
-    >>> from decimal import Decimal
-    >>> @dataclass
-    ... class Player:
-    ...     name: str
-    ...     level: int
-    ...     tags: frozenset[str] = frozenset()
-    >>> from_item(Player, {"name": "ada", "level": Decimal("3"), "SK": "PROFILE"})
-    Player(name='ada', level=3, tags=frozenset())
-    >>> from_item(Player, {"name": 7, "level": True})
-    Traceback (most recent call last):
-    ...
-    streamflow.errors.ModelError: item does not fit Player (2 problems):
-      name: expected str, got int
-      level: expected int, got bool
-    """
-    convert = converter_for(model)
-    if item.__class__ is not dict and not isinstance(item, Mapping):
-        raise TypeError(f"from_item() needs a mapping item, got {type(item).__name__}")
-    try:
-        result: _T = convert(item)
-    except Invalid as invalid:
-        problems = [(path.removeprefix("."), reason) for path, reason in invalid.problems]
-        raise ModelError(model.__name__, problems) from None
-    return result
+__all__ = ["KeyTemplate"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True, repr=False)
@@ -141,7 +62,7 @@ class KeyTemplate:
     def __str__(self) -> str:
         return self.template
 
-    def __reduce__(self) -> tuple[type["KeyTemplate"], tuple[str]]:
+    def __reduce__(self) -> tuple[type[KeyTemplate], tuple[str]]:
         return (type(self), (self.template,))
 
     def format(self, /, **values: str | int) -> str:

@@ -1,4 +1,4 @@
-"""Internal: the converters that :mod:`streamflow._models_compile` picks per annotation.
+"""Internal: the converters that :mod:`streamflow.models._compile` picks per annotation.
 
 A converter takes a decoded value and returns the field's value, or raises :class:`Invalid`
 carrying ``(path, reason)`` pairs. Paths are relative (``""``, ``".name"``, ``"[2]"``) and

@@ -1,53 +1,34 @@
-"""Dispatch stream records to handlers, with partial batch failures a stream needs.
-
-One declaration drives both the code and the infrastructure: each route's filter is the same
-object that compiles to the event source mapping's FilterCriteria
-(:meth:`Router.filter_criteria`), that the local runner applies, and that
-:meth:`Router.assert_not_retriggered` tests a handler's own writes against.
-
-Usage::
-
-    from streamflow import Router, StreamRecord
-    from streamflow.filters import Filter, prefix
-
-    router = Router()
-
-    @router.on(Filter.insert().key("PK", prefix("SCORE#")))
-    def add_score(record: StreamRecord) -> None:
-        ...
-
-    handler = router.lambda_handler
-"""
+"""The :class:`Router`: routes declared with their filters, a batch run through them, the
+Lambda entry point, and the FilterCriteria the routes need."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from streamflow._router_calls import plan_arguments
-from streamflow._router_report import (
+from streamflow.errors import RecordShapeError, RecursionRiskError
+from streamflow.records import StreamRecord
+from streamflow.router._calls import plan_arguments
+from streamflow.router._report import (
     BatchResult,
-    RecordFailure,
     Window,
     default_service,
     emit_metrics,
 )
-from streamflow._router_run import Route, Settings, run_batch
-from streamflow.errors import RecordShapeError, RecursionRiskError
-from streamflow.records import StreamRecord
+from streamflow.router._run import Route, Settings, run_batch
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a cold-start cost)
 if TYPE_CHECKING:
     from typing import Any, Literal, TypeVar
 
-    from streamflow._router_calls import ArgumentKind
-    from streamflow._router_run import RouteKind
     from streamflow.filters import Filter, FilterCriteria
+    from streamflow.router._calls import ArgumentKind
+    from streamflow.router._run import RouteKind
 
     F = TypeVar("F", bound=Callable[..., Any])
     Dispatch = Literal["first", "all"]
     FailureMode = Literal["stop", "continue"]
 
-__all__ = ["BatchResult", "RecordFailure", "Router", "Window"]
+__all__ = ["Router"]
 
 
 class Router:
@@ -67,7 +48,7 @@ class Router:
         namespace: the CloudWatch namespace of those metrics.
         numbers: how ``N`` values decode: ``"auto"``, ``"decimal"`` or ``"float"``.
 
-    >>> from streamflow import testing
+    >>> from streamflow import StreamRecord, testing
     >>> from streamflow.filters import Filter
     >>> router = Router()
     >>> seen = []

@@ -21,10 +21,11 @@ import time
 from collections import Counter  # loaded with collections.abc anyway
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from streamflow._router_calls import Driver
-from streamflow._router_report import BatchResult, RecordFailure, Value, Window
+from streamflow._value import Value
 from streamflow.errors import RecordShapeError, UnmatchedRecordError
 from streamflow.records import StreamRecord, _lambda_record
+from streamflow.router._calls import Driver
+from streamflow.router._report import BatchResult, RecordFailure, Window
 
 __all__ = ["Route", "Settings", "run_batch"]
 
@@ -32,7 +33,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a cold-s
 if TYPE_CHECKING:
     from typing import Any, Literal
 
-    from streamflow._router_calls import ArgumentKind
+    from streamflow.router._calls import ArgumentKind
 
     RouteKind = Literal["record", "batch", "window"]
     # A record route ready to call: the route, its handler, and whether it takes the record

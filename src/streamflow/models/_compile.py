@@ -2,7 +2,7 @@
 
 :func:`streamflow.models.from_item` is the public face. The first time a dataclass or
 TypedDict is used, its type hints are read once and each field gets a converter from
-:mod:`streamflow._models_convert`; the model's converter is cached by type. Converting an
+:mod:`streamflow.models._convert`; the model's converter is cached by type. Converting an
 item then walks a list of ``(field, attribute, converter, exact classes, required)`` tuples
 and never looks at an annotation again. Recursive models work: a model's converter is
 registered before its fields are compiled.
@@ -19,7 +19,8 @@ import typing
 from collections.abc import Mapping
 from typing import Any
 
-from streamflow._models_convert import (
+from streamflow.errors import _name_segment
+from streamflow.models._convert import (
     SCALARS,
     Compiled,
     Converter,
@@ -35,7 +36,6 @@ from streamflow._models_convert import (
     set_of,
     union,
 )
-from streamflow.errors import _name_segment
 
 __all__ = ["Attr", "converter_for"]
 
@@ -86,7 +86,7 @@ class Attr:
 def converter_for(model: Any) -> Converter:
     """The cached converter for a dataclass or TypedDict ``model``, compiled on first use.
 
-    The converter raises :class:`~streamflow._models_convert.Invalid` listing every problem.
+    The converter raises :class:`~streamflow.models._convert.Invalid` listing every problem.
 
     Raises:
         TypeError: ``model`` is not a dataclass or TypedDict type, or has an annotation that

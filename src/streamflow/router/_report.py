@@ -6,40 +6,13 @@ import os
 import sys
 import time
 
+from streamflow._value import Value
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a cold-start cost)
 if TYPE_CHECKING:
     from typing import Any, TextIO
 
-__all__ = ["BatchResult", "RecordFailure", "Value", "Window"]
-
-
-class Value:
-    """Base of small immutable value objects: slots, keyword construction, equality and a
-    readable repr. Hand-written rather than dataclasses, whose import and class generation
-    would add several milliseconds to every cold start."""
-
-    __slots__: tuple[str, ...] = ()
-
-    def __init__(self, **fields: Any) -> None:
-        for name in self.__slots__:
-            object.__setattr__(self, name, fields.pop(name))
-        if fields:
-            raise TypeError(f"unexpected fields {sorted(fields)}")
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"{type(self).__name__} is immutable; cannot set {name!r}")
-
-    def __eq__(self, other: object) -> bool:
-        if type(other) is not type(self):
-            return NotImplemented
-        return all(getattr(self, n) == getattr(other, n) for n in self.__slots__)
-
-    def __hash__(self) -> int:
-        return hash(tuple(repr(getattr(self, n)) for n in self.__slots__))
-
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__)
-        return f"{type(self).__name__}({shown})"
+__all__ = ["BatchResult", "RecordFailure", "Window", "default_service", "emit_metrics"]
 
 
 class RecordFailure(Value):
