@@ -17,18 +17,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from streamflow import codec
-from streamflow.codec import (
-    _DECODERS,
-    _FAST_FAILURES,
-    MAX_NESTING_DEPTH,
-    _Fail,
-    _slow_container,
-    _slow_value,
-    deserialize,
-    deserialize_item,
-    serialize,
-)
+from streamflow.codec import MAX_NESTING_DEPTH, _decode, deserialize, deserialize_item, serialize
+from streamflow.codec._decode import _DECODERS, _FAST_FAILURES, _slow_container, _slow_value
+from streamflow.codec._wire import Fail
 from streamflow.errors import AttributeDecodeError
 from tests import strategies
 
@@ -152,14 +143,14 @@ def _shape(value: Any) -> Any:
 def _validating(av: Any, numbers: str) -> Any:
     try:
         return ("value", _shape(_slow_value(av, _DECODERS[numbers].number, 0)))
-    except _Fail as fail:
+    except Fail as fail:
         return ("error", fail.path(""), fail.reason)
 
 
 def _validating_item(image: dict[str, Any], numbers: str) -> Any:
     try:
         return ("value", _shape(_slow_container(image.items(), _DECODERS[numbers].number, 0)))
-    except _Fail as fail:
+    except Fail as fail:
         return ("error", fail.path(""), fail.reason)
 
 
@@ -209,7 +200,7 @@ def test_common_values_take_the_fast_path_alone(monkeypatch: pytest.MonkeyPatch)
     def refuse(*_: object) -> None:
         raise AssertionError("handed to the validating path")
 
-    monkeypatch.setattr(codec, "_slow_value", refuse)
+    monkeypatch.setattr(_decode, "_slow_value", refuse)
     item = serialize(
         {
             "s": "text",

@@ -23,7 +23,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from streamflow._value import Value
 from streamflow.errors import RecordShapeError, UnmatchedRecordError
-from streamflow.records import StreamRecord, _lambda_record
+from streamflow.records import StreamRecord
+from streamflow.records._read import read_record, sequence_number_of
 from streamflow.router._calls import Driver
 from streamflow.router._report import BatchResult, RecordFailure, Window
 
@@ -81,11 +82,8 @@ class _Batch:
         self.unread: dict[int, str | None] = {}  # records that could not be read: raw numbers
         self.failures: dict[int, RecordFailure] = {}
         self.stop_at = count
-        self.ran = [0] * count  # handlers completed, per record (but see ``reached``)
-        # Per mask, the record routes to call. The in-order loop does not count them in
-        # ``ran``: it completed them for every record below ``reached`` that did not fail.
-        self.runs: dict[int, tuple[_Call, ...]] = {0: ()}
-        self.reached = 0
+        self.ran = [0] * count  # handlers completed, per record
+        self.runs: dict[int, tuple[_Call, ...]] = {0: ()}  # per mask, the record routes to call
         self.lock = threading.Lock()
 
     def sequence_number(self, index: int) -> str | None:
@@ -104,35 +102,6 @@ class _Batch:
                 )
             if self.settings.failure_mode == "stop" and index < self.stop_at:
                 self.stop_at = index
-
-
-def _read(item: object, index: int, numbers: Any) -> StreamRecord:
-    if isinstance(item, StreamRecord):
-        return item
-    source = item.get("eventSource") if isinstance(item, dict) else None
-    if source == "aws:kinesis":
-        return StreamRecord.from_kinesis(item, index=index, numbers=numbers)  # type: ignore[arg-type]
-    if source not in (None, "aws:dynamodb"):
-        raise RecordShapeError(
-            "eventSource", f"{source!r} is not a DynamoDB stream record", index=index
-        )
-    return StreamRecord.from_lambda(item, index=index, numbers=numbers)  # type: ignore[arg-type]
-
-
-def _raw_sequence_number(item: object) -> str | None:
-    """The sequence number of a record that could not be read, if it has a usable one."""
-    if isinstance(item, dict):
-        holder = (
-            item.get("kinesis")
-            if item.get("eventSource") == "aws:kinesis"
-            else item.get("dynamodb")
-        )
-        key = "sequenceNumber" if item.get("eventSource") == "aws:kinesis" else "SequenceNumber"
-        if isinstance(holder, dict):
-            number = holder.get(key)
-            if isinstance(number, str) and number.isdigit() and number.isascii():
-                return number
-    return None
 
 
 def _arguments(route: Route, batch: _Batch, record: StreamRecord) -> list[Any]:
@@ -276,37 +245,14 @@ def _run_group(
 
 
 def _run_in_order(batch: _Batch) -> None:
-    """Record routes, record by record in stream order; in stop mode, up to a failure.
-
-    The same calls as :func:`_run_record`, written out: this loop runs for every record, and
-    a function call per record would cost as much as a small handler. It does not count
-    ``ran`` either: ``reached`` says which records it completed (see ``_Batch``).
-    """
-    masks, records, runs, failures = batch.masks, batch.records, batch.runs, batch.failures
-    stop = batch.settings.failure_mode == "stop"
-    wait = batch.driver.wait
-    # Only a failure in this loop moves stop_at (to the failing record, in stop mode: then
-    # the loop ends), so it is read once. Indexing, rather than zip and enumerate, is the
-    # cheapest way through the lists.
-    end = batch.stop_at
-    for index in range(end):
+    """Record routes, record by record in stream order; in stop mode, up to a failure."""
+    runs, masks, failures = batch.runs, batch.masks, batch.failures
+    for index in range(len(masks)):
+        if index >= batch.stop_at:  # stop mode: a failure (or an earlier one) ends the run
+            return
         calls = runs[masks[index]]
-        if not calls or (failures and index in failures):
-            continue
-        record = records[index]
-        assert record is not None  # it matched a route
-        for route, handler, plain in calls:
-            try:
-                result = handler(record) if plain else handler(*_arguments(route, batch, record))
-                if result is not None and hasattr(result, "__await__"):
-                    wait(result)
-            except Exception as error:
-                batch.fail(index, route.name, error)
-                if stop:
-                    batch.reached = index + 1
-                    return
-                break
-    batch.reached = end
+        if calls and index not in failures:
+            _run_record(batch, index, calls)
 
 
 def _run_concurrently(batch: _Batch) -> None:
@@ -360,20 +306,13 @@ def run_batch(
     # read is the same as reading them all first.
     for index, item in enumerate(items):
         try:
-            if type(item) is dict and item.get("eventSource") == "aws:dynamodb":
-                # What _read and from_lambda do for a plain dict of a Lambda event, without
-                # their two calls and checks (the Router has validated ``numbers``).
-                record = _lambda_record(item, index, numbers)
-                raw = item  # record.raw
-            else:
-                record = _read(item, index, numbers)
-                raw = record.raw
+            record = read_record(item, index, numbers)
         except RecordShapeError as error:
-            batch.unread[index] = _raw_sequence_number(item)
+            batch.unread[index] = sequence_number_of(item)
             batch.fail(index, None, error)
             continue
         records[index] = record
-        masks[index] = choose(raw)
+        masks[index] = choose(record.raw)
 
     # Records matching the same routes share a mask: count and plan per mask, not per record.
     bits = [(1 << position, route) for position, route in enumerate(routes)]
@@ -442,11 +381,9 @@ def _result(
     not_attempted = 0
     if batch.failures:
         succeeded = 0
-        needed, runs = batch.needed, batch.runs
+        needed = batch.needed
         for index, (mask, ran) in enumerate(zip(batch.masks, batch.ran, strict=True)):
             if mask and index not in batch.failures:
-                if index < batch.reached:
-                    ran += len(runs[mask])
                 if ran == needed[mask]:
                     succeeded += 1
                 else:

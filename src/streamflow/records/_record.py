@@ -1,30 +1,10 @@
-"""Typed, immutable DynamoDB stream records, read from a Lambda event or from GetRecords.
-
-:func:`parse_event` turns the event Lambda hands a function into :class:`StreamRecord` objects;
-:meth:`StreamRecord.from_get_records` does the same for one record of boto3's
-``dynamodbstreams.get_records``. A change read either way gives equal records, and both keep
-:attr:`StreamRecord.raw` in the Lambda shape (base64 binary, epoch-second timestamps,
-``eventSourceARN``), which is what event filters match.
-
-Records are cheap to make: the required fields are checked up front, and images are decoded
-only when first read (then cached). :meth:`StreamRecord.new_value` decodes a single attribute
-without decoding the rest of the image.
-"""
-
 from __future__ import annotations
 
-import binascii
 from collections.abc import Mapping
 from enum import Enum
 
-from streamflow.codec import (
-    _MAX_DIGITS,
-    NumberMode,
-    _decode_attribute,
-    _decode_image,
-    _decode_or_none,
-    _decoder,
-)
+from streamflow.codec._decode import decode_attribute, decode_image, decoder_for
+from streamflow.codec._wire import NumberMode
 from streamflow.errors import AttributeDecodeError, RecordShapeError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a cold-start cost)
@@ -34,7 +14,7 @@ if TYPE_CHECKING:
 
     T = TypeVar("T")
 
-__all__ = ["EventName", "StreamRecord", "StreamViewType", "parse_event"]
+__all__ = ["EventName", "StreamRecord", "StreamViewType"]
 
 if TYPE_CHECKING:
     from functools import cached_property as _cached
@@ -77,7 +57,7 @@ else:
             image = record._ddb.get(self.wire)
             if image is not None:
                 try:
-                    image = _decode_image(image, record._numbers, self.wire)
+                    image = decode_image(image, record._numbers, self.wire)
                 except AttributeDecodeError as exc:
                     raise _with_record(exc, record) from None
             record.__dict__[self.name] = image
@@ -112,7 +92,6 @@ class StreamViewType(str, Enum):
 
 
 _EVENT_NAMES = {member.value: member for member in EventName}
-_NUMBER_MODES = frozenset({"auto", "decimal", "float"})
 _VIEW_TYPES = {member.value: member for member in StreamViewType}
 
 
@@ -156,50 +135,6 @@ class StreamRecord:
     # --- construction ---------------------------------------------------------------------
 
     @classmethod
-    def _make(
-        cls,
-        raw: dict[str, Any],
-        change: dict[str, Any],
-        sequence_holder: dict[str, Any],
-        sequence_key: str,
-        sequence_path: str,
-        index: int | None,
-        numbers: NumberMode,
-    ) -> StreamRecord:
-        try:
-            ddb = change["dynamodb"]
-            sequence = sequence_holder[sequence_key]
-            event_name = _EVENT_NAMES[change["eventName"]]
-            event_id = change["eventID"]
-            keys = ddb["Keys"]
-        except (KeyError, TypeError):
-            _diagnose(change, index, sequence_holder, sequence_key, sequence_path)
-        if (
-            type(event_id) is not str
-            or type(ddb) is not dict
-            or type(keys) is not dict
-            or type(sequence) is not str
-            or not sequence.isdigit()
-            or not sequence.isascii()
-        ):
-            _diagnose(change, index, sequence_holder, sequence_key, sequence_path)
-        self = _new_record(cls)
-        _set_fields(
-            self,
-            {
-                "raw": raw,
-                "_change": change,
-                "_ddb": ddb,
-                "event_id": event_id,
-                "event_name": event_name,
-                "sequence_number": sequence,
-                "index": index,
-                "_numbers": numbers,
-            },
-        )
-        return self
-
-    @classmethod
     def from_lambda(
         cls, raw: Mapping[str, Any], *, index: int | None = None, numbers: NumberMode = "auto"
     ) -> StreamRecord:
@@ -221,17 +156,10 @@ class StreamRecord:
         >>> StreamRecord.from_lambda(raw).keys
         {'PK': 'USER#7', 'SK': 'TOTAL'}
         """
-        if numbers not in _NUMBER_MODES:
-            _decoder(numbers)  # raises the ValueError that names the choices
-        if type(raw) is not dict:
-            if not isinstance(raw, Mapping):
-                raise RecordShapeError(
-                    "",
-                    f"a stream record must be an object, got {type(raw).__name__}",
-                    index=index,
-                )
-            raw = dict(raw)
-        return _lambda_record(raw, index, numbers)
+        from streamflow.records._read import read_lambda
+
+        decoder_for(numbers)  # raises the ValueError that names the choices
+        return read_lambda(raw, index, numbers)
 
     @classmethod
     def from_get_records(
@@ -254,12 +182,15 @@ class StreamRecord:
         Raises:
             RecordShapeError: a required field is missing or of the wrong type.
         """
+        from streamflow.records._get_records import lambda_shape
+        from streamflow.records._read import read_lambda
+
         if not isinstance(record, Mapping):
             raise RecordShapeError(
                 "", f"a GetRecords record must be an object, got {type(record).__name__}"
             )
-        raw = _lambda_shape(record, stream_arn)
-        return cls.from_lambda(raw, numbers=numbers)
+        decoder_for(numbers)
+        return read_lambda(lambda_shape(record, stream_arn), None, numbers)
 
     @classmethod
     def from_kinesis(
@@ -275,32 +206,10 @@ class StreamRecord:
         Raises:
             RecordShapeError: the record is not a Kinesis record holding a DynamoDB change.
         """
-        if not isinstance(raw, Mapping):
-            raise RecordShapeError(
-                "", f"a stream record must be an object, got {type(raw).__name__}", index=index
-            )
-        raw = dict(raw)
-        kinesis = raw.get("kinesis")
-        if not isinstance(kinesis, dict) or not isinstance(kinesis.get("data"), str):
-            raise RecordShapeError("kinesis.data", "missing or not text", index=index)
-        try:
-            import json  # only Kinesis records need it: kept out of the cold start
+        from streamflow.records._read import read_kinesis
 
-            change = json.loads(binascii.a2b_base64(kinesis["data"]))
-        except (binascii.Error, ValueError) as exc:
-            raise RecordShapeError(
-                "kinesis.data", f"not base64-encoded JSON: {exc}", index=index
-            ) from None
-        if not isinstance(change, dict) or change.get("eventSource") != "aws:dynamodb":
-            raise RecordShapeError(
-                "kinesis.data",
-                "this Kinesis record does not carry a DynamoDB change "
-                "(its data has no eventSource 'aws:dynamodb')",
-                index=index,
-            )
-        return cls._make(
-            raw, change, kinesis, "sequenceNumber", "kinesis.sequenceNumber", index, numbers
-        )
+        decoder_for(numbers)
+        return read_kinesis(raw, index, numbers)
 
     # --- immutability, equality ----------------------------------------------------------
 
@@ -328,7 +237,9 @@ class StreamRecord:
         )
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild, (self.raw, self.index, self._numbers))
+        from streamflow.records._read import rebuild
+
+        return (rebuild, (self.raw, self.index, self._numbers))
 
     # --- fields ---------------------------------------------------------------------------
 
@@ -459,23 +370,23 @@ class StreamRecord:
         "The item before the change, decoded; ``None`` for INSERT or a view without it.",
     )
 
-    def _value(self, image_name: str, name: str, default: Any) -> Any:
-        cached = self.__dict__.get(_CACHED_IMAGE[image_name], _MISSING)
+    def _value(self, wire: str, cached_as: str, name: str, default: Any) -> Any:
+        """Attribute ``name`` of image ``wire`` (cached as ``cached_as`` once decoded whole),
+        decoded alone. The one path of :meth:`new_value` and :meth:`old_value`."""
+        cached = self.__dict__.get(cached_as, _MISSING)
         if cached is not _MISSING:
             return default if cached is None else cached.get(name, default)
-        image = self._ddb.get(image_name)
+        image = self._ddb.get(wire)
         if image is None:
             return default
-        if not isinstance(image, Mapping):  # decoding it whole raises the error naming it
-            getattr(self, _CACHED_IMAGE[image_name])
-        av = image.get(name, _MISSING)
+        try:
+            av = image.get(name, _MISSING)
+        except AttributeError:  # not an object: decoding it whole raises the error naming it
+            return getattr(self, cached_as).get(name, default)
         if av is _MISSING:
             return default
-        return self._decode_value(av, image_name, name)
-
-    def _decode_value(self, av: Any, image_name: str, name: str) -> Any:
         try:
-            return _decode_attribute(av, self._numbers, image_name, name)
+            return decode_attribute(av, self._numbers, wire, name)
         except AttributeDecodeError as exc:
             raise _with_record(exc, self) from None
 
@@ -491,34 +402,7 @@ class StreamRecord:
         >>> r.new_value("n"), r.new_value("missing", 0)
         (5, 0)
         """
-        # _value inlined, with its commonest cases (a string or a plain integer of an image
-        # not decoded yet) answered without a call: handlers read a value or two per record.
-        # _decode_attribute takes the same shortcuts for every other path.
-        if "new_image" not in self.__dict__:
-            image = self._ddb.get("NewImage")
-            if image is None:
-                return default
-            try:
-                av = image.get(name, _MISSING)
-            except AttributeError:  # not an object: _value raises the error naming it
-                return self._value("NewImage", name, default)
-            if av is _MISSING:
-                return default
-            if type(av) is dict and len(av) == 1:
-                text = av.get("S")
-                if type(text) is str:
-                    return text
-                text = av.get("N")
-                if (
-                    type(text) is str
-                    and text.isdigit()
-                    and len(text) <= _MAX_DIGITS
-                    and text.isascii()
-                    and self._numbers == "auto"
-                ):
-                    return int(text)
-            return self._decode_value(av, "NewImage", name)
-        return self._value("NewImage", name, default)
+        return self._value("NewImage", "new_image", name, default)
 
     def old_value(self, name: str, default: Any = None) -> Any:
         """One attribute of the old image, decoded without decoding the rest.
@@ -527,7 +411,7 @@ class StreamRecord:
             name: the attribute name.
             default: returned when the image or the attribute is absent.
         """
-        return self._value("OldImage", name, default)
+        return self._value("OldImage", "old_image", name, default)
 
     def changed_attributes(self) -> frozenset[str]:
         """Names of the attributes that differ between the old and the new image.
@@ -607,8 +491,6 @@ class StreamRecord:
         return from_item(model, image)
 
 
-_CACHED_IMAGE = {"NewImage": "new_image", "OldImage": "old_image"}
-
 # StreamRecord refuses attribute assignment; records are made by setting the instance dict
 # whole, in one call, through the descriptor that object.__setattr__ would use.
 _new_record = object.__new__
@@ -642,281 +524,7 @@ def _timedelta(*, seconds: float) -> _dt.timedelta:
     return datetime.timedelta(seconds=seconds)
 
 
-def _rebuild(raw: dict[str, Any], index: int | None, numbers: NumberMode) -> StreamRecord:
-    if raw.get("eventSource") == "aws:kinesis":
-        return StreamRecord.from_kinesis(raw, index=index, numbers=numbers)
-    return StreamRecord.from_lambda(raw, index=index, numbers=numbers)
-
-
 def _with_record(exc: AttributeDecodeError, record: StreamRecord) -> AttributeDecodeError:
     where = f"record {record.index}, " if record.index is not None else ""
     reason = f"{exc.reason} ({where}eventID {record.event_id!r})"
     return AttributeDecodeError(exc.path, reason)
-
-
-def _diagnose(
-    change: object,
-    index: int | None,
-    holder: dict[str, Any],
-    key: str,
-    path: str,
-) -> NoReturn:
-    """Raise the RecordShapeError that names the first missing or invalid field."""
-    if not isinstance(change, dict):
-        raise RecordShapeError(
-            "", f"a stream record must be an object, got {type(change).__name__}", index=index
-        )
-    event_id = change.get("eventID")
-    shown_id = event_id if isinstance(event_id, str) else None
-    for required in ("eventID", "eventName", "dynamodb"):
-        if required not in change:
-            raise RecordShapeError(required, "missing", index=index, event_id=shown_id)
-    if not isinstance(event_id, str):
-        raise RecordShapeError(
-            "eventID", f"must be text, got {type(event_id).__name__}", index=index
-        )
-    name = change["eventName"]
-    if type(name) is not str or name not in _EVENT_NAMES:  # a list or dict: unhashable
-        raise RecordShapeError(
-            "eventName",
-            f"must be INSERT, MODIFY or REMOVE, got {name!r}",
-            index=index,
-            event_id=event_id,
-        )
-    ddb = change["dynamodb"]
-    if not isinstance(ddb, dict):
-        raise RecordShapeError(
-            "dynamodb",
-            f"must be an object, got {type(ddb).__name__}",
-            index=index,
-            event_id=event_id,
-        )
-    if path.startswith("dynamodb."):
-        holder = ddb
-    if key not in holder:
-        raise RecordShapeError(path, "missing", index=index, event_id=event_id)
-    sequence = holder[key]
-    if not isinstance(sequence, str):
-        raise RecordShapeError(
-            path,
-            f"must be text, got {type(sequence).__name__}",
-            index=index,
-            event_id=event_id,
-        )
-    if not (sequence.isdigit() and sequence.isascii()):
-        raise RecordShapeError(
-            path, f"must be digits, got {sequence!r}", index=index, event_id=event_id
-        )
-    if "Keys" not in ddb:
-        raise RecordShapeError("dynamodb.Keys", "missing", index=index, event_id=event_id)
-    if not isinstance(ddb["Keys"], dict):
-        raise RecordShapeError(
-            "dynamodb.Keys",
-            f"must be an object, got {type(ddb['Keys']).__name__}",
-            index=index,
-            event_id=event_id,
-        )
-    raise RecordShapeError("", "malformed record", index=index, event_id=event_id)
-
-
-# --- GetRecords to the Lambda shape ------------------------------------------------------
-
-
-def _b64(data: object) -> object:
-    if isinstance(data, (bytes, bytearray, memoryview)):
-        return binascii.b2a_base64(bytes(data), newline=False).decode("ascii")
-    return data
-
-
-def _json_av(av: Any) -> Any:
-    """An AttributeValue with bytes turned into base64 text (containers copied)."""
-    if not isinstance(av, dict) or len(av) != 1:
-        return av  # malformed: left for the decoder to report with its path
-    ((tag, inner),) = av.items()
-    if tag == "B":
-        return {"B": _b64(inner)}
-    if tag == "BS" and isinstance(inner, list):
-        return {"BS": [_b64(item) for item in inner]}
-    if tag == "M" and isinstance(inner, dict):
-        return {"M": {key: _json_av(item) for key, item in inner.items()}}
-    if tag == "L" and isinstance(inner, list):
-        return {"L": [_json_av(item) for item in inner]}
-    return av
-
-
-def _epoch_seconds(value: object) -> object:
-    import datetime
-
-    if isinstance(value, datetime.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=datetime.timezone.utc)
-        delta = value - _epoch()
-        if delta.microseconds == 0:
-            return delta.days * 86_400 + delta.seconds
-        return delta.total_seconds()
-    return value
-
-
-def _lambda_shape(record: Mapping[str, Any], stream_arn: str) -> dict[str, Any]:
-    raw: dict[str, Any] = {}
-    for key in ("eventID", "eventName", "eventVersion", "eventSource", "awsRegion"):
-        if key in record:
-            raw[key] = record[key]
-    source = record.get("dynamodb")
-    if isinstance(source, Mapping):
-        ddb: dict[str, Any] = {}
-        for key, value in source.items():
-            if key == "ApproximateCreationDateTime":
-                ddb[key] = _epoch_seconds(value)
-            elif key in ("Keys", "NewImage", "OldImage") and isinstance(value, Mapping):
-                ddb[key] = {name: _json_av(av) for name, av in value.items()}
-            else:
-                ddb[key] = value
-        raw["dynamodb"] = ddb
-    elif source is not None:
-        raw["dynamodb"] = source
-    raw["eventSourceARN"] = stream_arn
-    identity = record.get("userIdentity")
-    if isinstance(identity, Mapping):
-        raw["userIdentity"] = {
-            "type": identity.get("Type", identity.get("type")),
-            "principalId": identity.get("PrincipalId", identity.get("principalId")),
-        }
-    return raw
-
-
-# --- events ------------------------------------------------------------------------------
-
-_OTHER_SOURCES = {
-    "aws:sqs": "an SQS event",
-    "aws:kinesis": "a Kinesis event",
-    "aws:s3": "an S3 event",
-    "aws:sns": "an SNS event",
-    "aws:kafka": "a Kafka (MSK) event",
-    "aws:ses": "an SES event",
-    "aws:mq": "an Amazon MQ event",
-}
-
-
-def parse_event(event: Mapping[str, Any], *, numbers: NumberMode = "auto") -> list[StreamRecord]:
-    """Read the records of a Lambda event from a DynamoDB stream.
-
-    Kinesis events whose records carry DynamoDB changes (Kinesis Data Streams for DynamoDB)
-    are read too.
-
-    Args:
-        event: the event Lambda passed to the handler.
-        numbers: how ``N`` values decode: ``"auto"`` (int or Decimal), ``"decimal"`` or
-            ``"float"`` (lossy).
-
-    Returns:
-        The records, in stream order.
-
-    Raises:
-        RecordShapeError: the event is not a DynamoDB stream event (an SQS event, say), or a
-            record lacks a required field; the error names the record's index and eventID.
-
-    >>> from streamflow import testing
-    >>> event = testing.event(testing.insert({"PK": "SCORE#1", "SK": "USER#7", "points": 30}))
-    >>> [record] = parse_event(event)
-    >>> record.event_name, record.new_image["points"]
-    (<EventName.INSERT: 'INSERT'>, 30)
-    """
-    if not isinstance(event, Mapping):
-        raise RecordShapeError("", f"a Lambda event must be an object, got {type(event).__name__}")
-    records = event.get("Records")
-    if not isinstance(records, list):
-        raise RecordShapeError("Records", _not_a_stream_event(event))
-    _decoder(numbers)
-    out = []
-    for index, raw in enumerate(records):
-        source = raw.get("eventSource") if isinstance(raw, dict) else None
-        if source == "aws:dynamodb":  # from_lambda without its argument checks, done above
-            out.append(_lambda_record(raw, index, numbers))
-        elif source == "aws:kinesis":
-            out.append(StreamRecord.from_kinesis(raw, index=index, numbers=numbers))
-        else:
-            raise _foreign_record(raw, index)
-    return out
-
-
-def _lambda_record(raw: dict[str, Any], index: int | None, numbers: NumberMode) -> StreamRecord:
-    """A record of a Lambda DynamoDB event, once ``raw`` is known to be a dict.
-
-    Every record of an event passes here, so the required fields are checked with a few
-    direct look-ups; :func:`_diagnose` names the field only when one is wrong.
-    """
-    try:
-        ddb = raw["dynamodb"]
-        sequence = ddb["SequenceNumber"]
-        keys = ddb["Keys"]
-        event_name = _EVENT_NAMES[raw["eventName"]]
-        event_id = raw["eventID"]
-    except (KeyError, TypeError):
-        _lambda_diagnose(raw, index)
-    if (
-        type(event_id) is not str
-        or type(ddb) is not dict
-        or type(keys) is not dict
-        or type(sequence) is not str
-        or not sequence.isdigit()
-        or not sequence.isascii()
-    ):
-        _lambda_diagnose(raw, index)
-    record = _new_record(StreamRecord)
-    fields = {
-        "raw": raw,
-        "_ddb": ddb,
-        "event_id": event_id,
-        "event_name": event_name,
-        "sequence_number": sequence,
-        "index": index,
-    }
-    if numbers != "auto":
-        fields["_numbers"] = numbers
-    # Nearly every handler reads the keys, one or two plain values: decoding them now costs
-    # less than a first read would. Malformed keys are left to raise on that first read.
-    # Keys are scalars, and nearly always strings: those are taken here without a call.
-    texts = {}
-    for name, av in keys.items():
-        if type(av) is dict and len(av) == 1 and type(text := av.get("S")) is str:
-            texts[name] = text
-        else:
-            decoded = _decode_or_none(keys, numbers)
-            if decoded is not None:
-                fields["keys"] = decoded
-            break
-    else:
-        fields["keys"] = texts
-    _set_fields(record, fields)
-    return record
-
-
-def _lambda_diagnose(raw: dict[str, Any], index: int | None) -> NoReturn:
-    ddb = raw.get("dynamodb")
-    holder = ddb if type(ddb) is dict else {}
-    _diagnose(raw, index, holder, "SequenceNumber", "dynamodb.SequenceNumber")
-
-
-def _not_a_stream_event(event: Mapping[str, Any]) -> str:
-    if "detail-type" in event:
-        return "this is an EventBridge event, not a DynamoDB stream event"
-    if "httpMethod" in event or "requestContext" in event:
-        return "this is an API Gateway event, not a DynamoDB stream event"
-    return "missing or not an array: not a DynamoDB stream event"
-
-
-def _foreign_record(raw: object, index: int) -> RecordShapeError:
-    if not isinstance(raw, dict):
-        return RecordShapeError(
-            "", f"a stream record must be an object, got {type(raw).__name__}", index=index
-        )
-    source = raw.get("eventSource", raw.get("EventSource"))
-    event_id = raw.get("eventID") if isinstance(raw.get("eventID"), str) else None
-    if isinstance(source, str) and source in _OTHER_SOURCES:
-        reason = f"this is {_OTHER_SOURCES[source]}, not a DynamoDB stream event"
-    elif source is None:
-        reason = "missing: not a DynamoDB stream record"
-    else:
-        reason = f"{source!r} is not 'aws:dynamodb': not a DynamoDB stream record"
-    return RecordShapeError("eventSource", reason, index=index, event_id=event_id)
