@@ -1,3 +1,10 @@
+"""The :class:`StreamRecord` and its enumerations: fields checked when a record is made,
+images decoded on first read and cached, single attributes decoded alone.
+
+One class, past 400 lines: each field carries the AWS documentation of what it holds, and the
+image, value and model accessors share the record's private state.
+"""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -10,58 +17,66 @@ from streamflow.errors import AttributeDecodeError, RecordShapeError
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a cold-start cost)
 if TYPE_CHECKING:
     import datetime as _dt
+    from collections.abc import Callable
     from typing import Any, NoReturn, TypeVar
 
     T = TypeVar("T")
 
 __all__ = ["EventName", "StreamRecord", "StreamViewType"]
 
-if TYPE_CHECKING:
+
+class _Cached:
+    """A lock-free ``functools.cached_property``: records are not shared across threads while
+    their fields are first read, and the per-property lock of Python 3.10 and 3.11 costs more
+    than the decoding it guards on small images."""
+
+    def __init__(self, func: Callable[[StreamRecord], object]) -> None:
+        self.func = func
+        self.name = func.__name__
+        self.__doc__ = func.__doc__
+
+    def __get__(self, record: StreamRecord | None, owner: type) -> object:
+        if record is None:
+            return self
+        value = self.func(record)
+        record.__dict__[self.name] = value
+        return value
+
+
+class _Image:
+    """A decoded image, cached like ``_Cached`` on first read. The decoding is done in
+    ``__get__`` itself: every record reads its images, and each call saved shows."""
+
+    def __init__(self, wire: str, doc: str) -> None:
+        self.wire = wire
+        self.name = ""
+        self.__doc__ = doc
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, record: StreamRecord | None, owner: type) -> object:
+        if record is None:
+            return self
+        image = record._ddb.get(self.wire)
+        if image is not None:
+            try:
+                image = decode_image(image, record._numbers, self.wire)
+            except AttributeDecodeError as exc:
+                raise _with_record(exc, record) from None
+        record.__dict__[self.name] = image
+        return image
+
+
+if TYPE_CHECKING:  # checkers type each field by its method's annotation
     from functools import cached_property as _cached
-
-    def _image(wire: str, doc: str) -> Any: ...
-
 else:
+    _cached = _Cached
 
-    class _cached:
-        """A lock-free ``functools.cached_property``: records are not shared across threads
-        while their fields are first read, and the per-property lock of Python 3.10 and
-        3.11 costs more than the decoding it guards on small images."""
 
-        def __init__(self, func):
-            self.func = func
-            self.name = func.__name__
-            self.__doc__ = func.__doc__
-
-        def __get__(self, instance, owner):
-            if instance is None:
-                return self
-            value = self.func(instance)
-            instance.__dict__[self.name] = value
-            return value
-
-    class _image:
-        """A decoded image, cached like ``_cached`` on first read. The decoding is done in
-        ``__get__`` itself: every record reads its images, and each call saved shows."""
-
-        def __init__(self, wire, doc):
-            self.wire = wire
-            self.__doc__ = doc
-
-        def __set_name__(self, owner, name):
-            self.name = name
-
-        def __get__(self, record, owner):
-            if record is None:
-                return self
-            image = record._ddb.get(self.wire)
-            if image is not None:
-                try:
-                    image = decode_image(image, record._numbers, self.wire)
-                except AttributeDecodeError as exc:
-                    raise _with_record(exc, record) from None
-            record.__dict__[self.name] = image
-            return image
+def _image(wire: str, doc: str) -> Any:
+    """An image field: typed by the annotation it is assigned to."""
+    return _Image(wire, doc)
 
 
 _TTL_IDENTITY = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
