@@ -17,23 +17,39 @@ import streamflow
 
 SRC = pathlib.Path(streamflow.__file__).parent
 
-# Who may import whom: a module imports only concepts of a lower layer, or its own concept
-# (``models/_convert`` belongs to ``models``, ``filters/_compile`` to ``filters``).
-LAYERS = {
-    "errors": 0,
-    "value": 0,
-    "codec": 1,
-    "models": 1,
-    "filters": 2,  # writes N values with the codec: one spelling of DynamoDB numbers
-    "records": 2,
-    "testing": 3,
-    "router": 4,
-    "runner": 5,
-    "recipes": 6,
-    "cli": 7,
-    "main": 8,  # __main__.py: python -m streamflow
-    "__init__": 8,
-}
+ARCHITECTURE = pathlib.Path(__file__).resolve().parents[1] / "ARCHITECTURE.md"
+
+
+def _layer_map() -> dict[str, tuple[int, str]]:
+    """ARCHITECTURE.md's layer map: concept -> (layer, where). Who may import whom: a module
+    imports only concepts of a lower layer, or its own concept (``models/_convert`` belongs
+    to ``models``, ``filters/_compile`` to ``filters``)."""
+    text = ARCHITECTURE.read_text()
+    table = text.split("<!-- layer-map: start")[1].split("<!-- layer-map: end -->")[0]
+    rows = {}
+    for line in table.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[0].isdigit():
+            rows[cells[1]] = (int(cells[0]), cells[2].strip("`"))
+    return rows
+
+
+LAYERS = {concept: layer for concept, (layer, _) in _layer_map().items()} | {"__init__": 99}
+
+
+def test_the_layer_map_names_every_concept_and_only_real_ones() -> None:
+    mapped = _layer_map()
+    for concept, (_, where) in mapped.items():
+        assert (SRC / where).exists(), f"ARCHITECTURE.md maps {concept} to missing {where}"
+        assert _concept("streamflow." + where.removesuffix(".py").rstrip("/")) == concept
+    found = {
+        _concept("streamflow." + ".".join(path.relative_to(SRC).with_suffix("").parts))
+        for path in SRC.rglob("*.py")
+        if path.relative_to(SRC).parts != ("__init__.py",)
+    }
+    assert found == set(mapped), (
+        f"not in the map: {found - set(mapped)}; gone: {set(mapped) - found}"
+    )
 
 
 def _concept(dotted: str) -> str:
