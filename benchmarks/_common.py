@@ -78,19 +78,22 @@ class Ratio:
 
 @dataclass
 class Section:
-    """One table section: named rows of records per second, and ratios between them."""
+    """One table section: named rows (records per second, unless ``unit`` says otherwise),
+    and ratios between them."""
 
     title: str
     rows: dict[str, float] = field(default_factory=dict)
     ratios: list[Ratio] = field(default_factory=list)
+    unit: str = "records/s"
 
     def render(self) -> str:
         width = max([58, *map(len, self.rows)])
         label = max([40, *(len(r.label) for r in self.ratios)])
-        lines = [f"## {self.title}", "", f"| {'contender':{width}} | {'records/s':>12} |"]
+        lines = [f"## {self.title}", "", f"| {'contender':{width}} | {self.unit:>12} |"]
         lines.append(f"|{'-' * (width + 2)}|{'-' * 14}|")
         for name, value in self.rows.items():
-            lines.append(f"| {name:{width}} | {value:12,.0f} |")
+            shown = f"{value:12,.0f}" if value >= 100 else f"{value:12.1f}"
+            lines.append(f"| {name:{width}} | {shown} |")
         if self.ratios:
             lines += ["", f"| {'ratio':{label}} | {'value':>8} | {'target':>8} | {'met':>4} |"]
             lines.append(f"|{'-' * (label + 2)}|{'-' * 10}|{'-' * 10}|{'-' * 6}|")

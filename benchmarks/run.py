@@ -19,7 +19,14 @@ sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
 from _event import benchmark_event
 
-SECTIONS = ("bench_records", "bench_filters", "bench_router", "bench_runner", "bench_scores")
+SECTIONS = (
+    "bench_import",
+    "bench_records",
+    "bench_filters",
+    "bench_router",
+    "bench_runner",
+    "bench_scores",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
