@@ -1,5 +1,10 @@
 """Decoding: AttributeValues to Python values (a checked fast path with a validating fallback),
-and the small interface records decode images and single attributes through."""
+and the small interface records decode images and single attributes through.
+
+A little over 400 lines on purpose: the fast path must accept exactly what the validating
+path accepts, and the two are kept side by side so that a change to one is seen with the other
+(``tests/test_codec_fast_path.py`` checks that they agree).
+"""
 
 from __future__ import annotations
 

@@ -13,6 +13,9 @@ The order of work, which the Router and Partial failures pages document:
    is applied ahead of an earlier failure. In ``"continue"`` everything runs. Either way the
    lowest failure and every record after it are reported, because that is where Lambda
    resumes the shard.
+
+The module runs past 400 lines: every step reads and writes one invocation's state
+(``_Batch``), and keeping the steps beside it keeps the order of work readable in one place.
 """
 
 from __future__ import annotations
