@@ -538,7 +538,7 @@ def test_the_filter_and_options() -> None:
     error = ScoreRecordError("e1", "bad")
     assert isinstance(error, ValueError)
     assert str(error) == "score record e1: bad"
-    assert type(error).__module__ == "streamflow.recipes.scores"
+    assert type(error).__module__ == "streamflow.errors"
 
 
 def test_a_copy_of_a_failed_record_in_the_same_batch_fails_with_it(

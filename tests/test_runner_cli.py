@@ -122,6 +122,56 @@ def test_the_run_command_has_exactly_the_pinned_options() -> None:
     )
 
 
+def test_every_flag_reaches_run_as_its_option(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    from streamflow.filters import Filter
+    from streamflow.runner import RunnerError
+
+    (project / "insert.json").write_text('{"eventName": ["INSERT"]}')
+    given: dict[str, Any] = {}
+
+    def run(handler: str, **options: Any) -> RunSummary:
+        given.update(options, handler=handler)
+        raise RunnerError("stopped by the test")
+
+    monkeypatch.setattr("streamflow.runner._api.run", run)
+    argv = ["app:handler", "--table", "t", "--endpoint-url", "http://127.0.0.1:9"]
+    argv += ["--region", "eu-west-1", "--profile", "dev", "--batch-size", "5"]
+    argv += ["--batching-window", "1.5", "--starting-position", "LATEST"]
+    argv += ["--filter", "insert.json", "--bisect-on-error", "--max-retries", "3"]
+    argv += ["--max-record-age", "60", "--parallelization-factor", "2"]
+    argv += ["--tumbling-window", "0", "--on-failure", "failed.jsonl"]
+    argv += ["--checkpoint", "c.json", "--until-idle", "2", "--max-records", "7"]
+    assert _run(*argv, "--quiet", "--json-log") == 2
+    assert "stopped by the test" in capsys.readouterr().err
+    assert given == {
+        "handler": "app:handler",
+        "table": "t",
+        "endpoint_url": "http://127.0.0.1:9",
+        "region": "eu-west-1",
+        "profile": "dev",
+        "batch_size": 5,
+        "batching_window": 1.5,
+        "starting_position": "LATEST",
+        "filters": [Filter.insert()],
+        "bisect_on_error": True,
+        "max_retries": 3,
+        "max_record_age": 60,
+        "parallelization_factor": 2,
+        "tumbling_window": 0,
+        "on_failure": "failed.jsonl",
+        "checkpoint": "c.json",
+        "until_idle": 2.0,
+        "max_records": 7,
+        "quiet": True,
+        "json_log": True,
+    }
+    given.clear()
+    assert _run("app:handler", "--table", "t") == 2
+    assert given["filters"] is None  # no --filter: a Router's own filters apply
+
+
 def test_help_lists_every_option_and_the_exit_codes() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "streamflow.runner", "--help"],

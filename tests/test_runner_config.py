@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import random
+import re
 from typing import Any
 
 import pytest
@@ -10,9 +13,9 @@ import pytest
 from streamflow import Router
 from streamflow.errors import FilterValidationError, StreamflowError
 from streamflow.filters import Filter, FilterCriteria
-from streamflow.runner import RunnerConfigError, RunnerError
+from streamflow.runner import RunnerConfigError, RunnerError, run
 from streamflow.runner._aws import Backoff, is_transient
-from streamflow.runner._config import RunnerConfig
+from streamflow.runner._config import OPTIONS, RunnerConfig, flag_of, reported_options
 from streamflow.runner._handler import resolve_filters, resolve_handler
 from streamflow.runner._invoke import interpret_response
 from tests.streams_double import _error
@@ -49,11 +52,64 @@ def test_tumbling_windows_and_parallel_batches_cannot_be_combined() -> None:
         RunnerConfig(table="t", tumbling_window=60, parallelization_factor=2)
 
 
+PYTHON_ONLY = {"handler", "streams_client", "dynamodb_client", "stop_event", "handle_signals"}
+"""run()'s parameters that are not options: no flag, no check, not in the config."""
+
+
+def test_run_takes_exactly_the_declared_options_with_their_defaults_and_types() -> None:
+    parameters = inspect.signature(run).parameters
+    assert set(parameters) - PYTHON_ONLY == set(OPTIONS)
+    declared = {each.name: each for each in dataclasses.fields(RunnerConfig)}
+    for name in OPTIONS:
+        parameter, field = parameters[name], declared[name]
+        assert parameter.kind is inspect.Parameter.KEYWORD_ONLY, name
+        if field.default is dataclasses.MISSING:
+            assert parameter.default is inspect.Parameter.empty, name
+        else:
+            assert parameter.default == field.default, name
+        assert parameter.annotation == field.type, name  # the same spelling
+
+
+def test_runs_docstring_describes_every_parameter_in_order() -> None:
+    args = (run.__doc__ or "").split("Args:")[1].split("Returns:")[0]
+    described = re.findall(r"^        (\w+): ", args, flags=re.MULTILINE)
+    assert described == list(inspect.signature(run).parameters)
+
+
+def test_the_start_event_reports_the_pinned_options() -> None:
+    config = RunnerConfig(table="t", max_records=5, checkpoint="c.json")
+    expected = {
+        "batchSize": 100,
+        "batchingWindow": 0.0,
+        "startingPosition": "TRIM_HORIZON",
+        "bisectOnError": False,
+        "maxRetries": -1,
+        "maxRecordAge": -1,
+        "parallelizationFactor": 1,
+        "tumblingWindow": 0,
+        "onFailure": None,
+        "checkpoint": "c.json",
+        "untilIdle": None,
+        "maxRecords": 5,
+    }
+    assert list(reported_options(config).items()) == list(expected.items())  # keys in order
+
+
+def test_errors_name_the_options_command_line_flag() -> None:
+    assert {name: flag_of(name) for name in ("batch_size", "filters", "filter", "handler")} == {
+        "batch_size": "--batch-size",
+        "filters": "--filter",
+        "filter": "--filter",  # what a --filter file that cannot be read is reported as
+        "handler": "HANDLER",
+    }
+
+
 def test_errors_keep_their_fields_and_pickle() -> None:
     import pickle
 
     config_error = pickle.loads(pickle.dumps(RunnerConfigError("batch_size", "too big")))
     assert (config_error.option, config_error.reason) == ("batch_size", "too big")
+    assert RunnerConfigError.__module__ == RunnerError.__module__ == "streamflow.errors"
     runner_error = pickle.loads(pickle.dumps(RunnerError("no stream", code="X")))
     assert (runner_error.reason, runner_error.code, str(runner_error)) == (
         "no stream",

@@ -15,7 +15,11 @@ The tree::
     ├── KeyTemplateError       (ValueError)  a key that does not fit its KeyTemplate
     ├── FilterValidationError  (ValueError)  a filter AWS would reject, or one never matching
     ├── RecursionRiskError     (AssertionError)  a write that would re-trigger a route
-    └── UnmatchedRecordError   (LookupError)  a record no route wants, when that is an error
+    ├── UnmatchedRecordError   (LookupError)  a record no route wants, when that is an error
+    ├── RunnerConfigError      (ValueError)  an option, handler or filter the runner cannot use
+    ├── RunnerError            (RuntimeError)  the stream cannot be read (no table, no stream...)
+    ├── ScoreRecordError       (ValueError)  a score record the score recipe cannot apply
+    └── ScoreWriteError        (RuntimeError)  a user's total not written after retries
 
 Errors keep their context as attributes (``path``, ``reason``, ``index``, ``event_id``...) and
 build their message from them, so callers can log or inspect them without parsing text.
@@ -33,6 +37,10 @@ __all__ = [
     "ModelError",
     "RecordShapeError",
     "RecursionRiskError",
+    "RunnerConfigError",
+    "RunnerError",
+    "ScoreRecordError",
+    "ScoreWriteError",
     "StreamflowError",
     "UnmatchedRecordError",
 ]
@@ -233,3 +241,92 @@ class UnmatchedRecordError(StreamflowError, LookupError):
 
     def __reduce__(self) -> tuple[type[UnmatchedRecordError], tuple[str]]:
         return (type(self), (self.sequence_number,))
+
+
+class RunnerConfigError(StreamflowError, ValueError):
+    """An option, handler or filter that the local runner (:mod:`streamflow.runner`) cannot
+    use; ``streamflow run`` exits with code 2.
+
+    Attributes:
+        option: the option at fault, e.g. ``batch_size`` or ``handler``.
+        reason: what is wrong with it.
+    """
+
+    option: str
+    reason: str
+
+    def __init__(self, option: str, reason: str) -> None:
+        self.option = option
+        self.reason = reason
+        super().__init__(f"{option}: {reason}")
+
+    def __reduce__(self) -> tuple[type[RunnerConfigError], tuple[str, str]]:
+        return (type(self), (self.option, self.reason))
+
+
+class RunnerError(StreamflowError, RuntimeError):
+    """The local runner cannot read the stream: no such table, no stream on it, or an AWS
+    error that retrying cannot fix (access denied, bad credentials...).
+
+    Attributes:
+        reason: what went wrong.
+        code: the AWS error code, when the failure came from AWS.
+    """
+
+    reason: str
+    code: str | None
+
+    def __init__(self, reason: str, *, code: str | None = None) -> None:
+        self.reason = reason
+        self.code = code
+        super().__init__(f"{reason} ({code})" if code else reason)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_runner_error, (self.reason, self.code))
+
+
+def _rebuild_runner_error(reason: str, code: str | None) -> RunnerError:
+    return RunnerError(reason, code=code)
+
+
+class ScoreRecordError(StreamflowError, ValueError):
+    """A score record that the score recipe (:mod:`streamflow.recipes.scores`) cannot apply:
+    unknown task type, missing user id, malformed points, or a stream without the images
+    needed.
+
+    Attributes:
+        event_id: the record's ``eventID``.
+        reason: what is wrong with it.
+    """
+
+    event_id: str
+    reason: str
+
+    def __init__(self, event_id: str, reason: str) -> None:
+        self.event_id = event_id
+        self.reason = reason
+        super().__init__(f"score record {event_id}: {reason}")
+
+    def __reduce__(self) -> tuple[type[ScoreRecordError], tuple[str, str]]:
+        return (type(self), (self.event_id, self.reason))
+
+
+class ScoreWriteError(StreamflowError, RuntimeError):
+    """A user's total that the score recipe could not write (throttled, in conflict, or
+    refused) after retries.
+
+    Attributes:
+        user_id: whose total it was.
+        reason: DynamoDB's error code or cancellation reasons.
+    """
+
+    user_id: str
+    reason: str
+
+    def __init__(self, user_id: str, reason: str) -> None:
+        self.user_id = user_id
+        self.reason = reason
+        super().__init__(f"total of user {user_id!r} not written: {reason}")
+
+    def __reduce__(self) -> tuple[type[ScoreWriteError], tuple[str, str]]:
+        return (type(self), (self.user_id, self.reason))

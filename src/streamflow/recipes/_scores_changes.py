@@ -1,6 +1,7 @@
-"""What one score record does to its user's total, and the errors of the score recipe.
+"""What one score record does to its user's total.
 
-Part of :mod:`streamflow.recipes.scores`; import from there.
+Part of :mod:`streamflow.recipes.scores`; import from there. The recipe's errors,
+``ScoreRecordError`` and ``ScoreWriteError``, live in :mod:`streamflow.errors`.
 """
 
 from __future__ import annotations
@@ -10,58 +11,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from streamflow.errors import StreamflowError
+from streamflow.errors import ScoreRecordError
 from streamflow.records import EventName, StreamRecord
 
 __all__ = [
     "Change",
-    "ScoreRecordError",
-    "ScoreWriteError",
     "change_of",
     "checked_points",
     "task_types_needed",
 ]
-
-_PUBLIC = "streamflow.recipes.scores"
-
-
-class ScoreRecordError(StreamflowError, ValueError):
-    """A score record that cannot be applied: unknown task type, missing user id, malformed
-    points, or a stream without the images needed.
-
-    Attributes:
-        event_id: the record's ``eventID``.
-        reason: what is wrong with it.
-    """
-
-    def __init__(self, event_id: str, reason: str) -> None:
-        self.event_id = event_id
-        self.reason = reason
-        super().__init__(f"score record {event_id}: {reason}")
-
-    def __reduce__(self) -> tuple[type[ScoreRecordError], tuple[str, str]]:
-        return (type(self), (self.event_id, self.reason))
-
-
-class ScoreWriteError(StreamflowError, RuntimeError):
-    """A total that could not be written (throttled, in conflict, or refused) after retries.
-
-    Attributes:
-        user_id: whose total it was.
-        reason: DynamoDB's error code or cancellation reasons.
-    """
-
-    def __init__(self, user_id: str, reason: str) -> None:
-        self.user_id = user_id
-        self.reason = reason
-        super().__init__(f"total of user {user_id!r} not written: {reason}")
-
-    def __reduce__(self) -> tuple[type[ScoreWriteError], tuple[str, str]]:
-        return (type(self), (self.user_id, self.reason))
-
-
-ScoreRecordError.__module__ = _PUBLIC
-ScoreWriteError.__module__ = _PUBLIC
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,8 +12,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from streamflow.codec import deserialize_item, serialize_item
-from streamflow.errors import StreamflowError
-from streamflow.recipes._scores_changes import Change, ScoreWriteError
+from streamflow.errors import ScoreWriteError, StreamflowError
+from streamflow.recipes._scores_changes import Change
 from streamflow.records import StreamRecord
 
 __all__ = ["MAX_CHANGES_PER_TRANSACTION", "Outcome", "Store"]

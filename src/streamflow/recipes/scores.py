@@ -33,12 +33,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from streamflow.errors import StreamflowError
+from streamflow.errors import ScoreRecordError, ScoreWriteError, StreamflowError
 from streamflow.filters import Filter, prefix
 from streamflow.recipes._scores_changes import (
     Change,
-    ScoreRecordError,
-    ScoreWriteError,
     change_of,
     checked_points,
     task_types_needed,

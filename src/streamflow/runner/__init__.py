@@ -19,9 +19,9 @@ Usage::
 
 from __future__ import annotations
 
+from streamflow.errors import RunnerConfigError, RunnerError
 from streamflow.runner._api import run
 from streamflow.runner._cli import add_run_command, run_command
-from streamflow.runner._errors import RunnerConfigError, RunnerError
 from streamflow.runner._invoke import LambdaContext, LambdaHandler
 from streamflow.runner._status import RunSummary
 
@@ -36,6 +36,7 @@ __all__ = [
     "run_command",
 ]
 
-for _public in (LambdaContext, RunSummary, RunnerConfigError, RunnerError, run):
-    _public.__module__ = __name__
-del _public
+for _name in __all__:  # public reprs and pickling: streamflow.runner.RunSummary
+    if globals()[_name].__module__.startswith(__name__ + "."):  # not the errors' home
+        globals()[_name].__module__ = __name__
+del _name

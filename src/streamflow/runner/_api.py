@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from streamflow.runner._config import RunnerConfig, StartingPosition
+from streamflow.runner._config import OPTIONS, RunnerConfig, StartingPosition
 from streamflow.runner._engine import Engine
 from streamflow.runner._handler import FilterSpec, resolve_filters, resolve_handler
 from streamflow.runner._status import Reporter, RunSummary
@@ -113,28 +113,15 @@ def run(
         summary = run(router, table="scores", endpoint_url="http://127.0.0.1:5000",
                       until_idle=2, checkpoint=".streamflow-checkpoint.json")
     """
-    config = RunnerConfig(
-        table=table,
-        batch_size=batch_size,
-        batching_window=batching_window,
-        starting_position=starting_position,
-        bisect_on_error=bisect_on_error,
-        max_retries=max_retries,
-        max_record_age=max_record_age,
-        parallelization_factor=parallelization_factor,
-        tumbling_window=tumbling_window,
-        on_failure=on_failure,
-        checkpoint=checkpoint,
-        until_idle=until_idle,
-        max_records=max_records,
-    )
+    arguments = locals()  # the parameters only: nothing else is assigned yet
+    config = RunnerConfig(**{name: arguments[name] for name in OPTIONS})  # checks them
     function, implied = resolve_handler(handler)
-    criteria = resolve_filters(filters) if filters is not None else implied
+    criteria = resolve_filters(config.filters) if config.filters is not None else implied
     if streams_client is None:
         from streamflow.runner._aws import make_clients
 
         made_dynamodb, streams_client = make_clients(
-            endpoint_url=endpoint_url, region=region, profile=profile
+            endpoint_url=config.endpoint_url, region=config.region, profile=config.profile
         )
         dynamodb_client = dynamodb_client or made_dynamodb
     engine = Engine(
@@ -143,7 +130,7 @@ def run(
         config=config,
         streams=streams_client,
         dynamodb=dynamodb_client,
-        reporter=Reporter(quiet=quiet, json_log=json_log),
+        reporter=Reporter(quiet=config.quiet, json_log=config.json_log),
         stop_event=stop_event,
     )
     with _signals(engine, enabled=handle_signals):

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
-from streamflow.runner._errors import RunnerConfigError
+from streamflow.errors import RunnerConfigError
 
 __all__ = [
     "AnySet",

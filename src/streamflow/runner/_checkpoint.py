@@ -45,7 +45,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from streamflow.runner._errors import RunnerConfigError
+from streamflow.errors import RunnerConfigError
 
 __all__ = ["CheckpointStore", "ShardCheckpoint"]
 

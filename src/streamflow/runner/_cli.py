@@ -23,6 +23,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from streamflow.runner._config import OPTIONS, flag_of
+from streamflow.runner._option import Option
+
 __all__ = ["add_run_command", "run_command"]
 
 EXIT_OK = 0
@@ -57,94 +60,54 @@ def add_run_command(subparsers: Any) -> None:
     command.add_argument(
         "handler", metavar="HANDLER", help="module:attribute, a handler function or a Router"
     )
-    command.add_argument("--table", required=True, metavar="NAME", help="the table to read")
-    aws = command.add_argument_group("AWS")
-    aws.add_argument("--endpoint-url", metavar="URL", help="a local DynamoDB endpoint")
-    aws.add_argument("--region", metavar="R", help="AWS Region")
-    aws.add_argument("--profile", metavar="P", help="AWS profile")
-    esm = command.add_argument_group("event source mapping (Lambda's names in brackets)")
-    esm.add_argument(
-        "--batch-size", type=int, default=100, metavar="N", help="1-10000 [BatchSize] (100)"
-    )
-    esm.add_argument(
-        "--batching-window",
-        type=float,
-        default=0.0,
-        metavar="S",
-        help="0-300 seconds [MaximumBatchingWindowInSeconds] (0)",
-    )
-    esm.add_argument(
-        "--starting-position",
-        choices=("TRIM_HORIZON", "LATEST"),
-        default="TRIM_HORIZON",
-        help="for shards without a checkpoint at the first start [StartingPosition] (TRIM_HORIZON)",
-    )
-    esm.add_argument(
-        "--filter",
-        action="append",
-        default=[],
-        metavar="PATTERN_FILE",
-        help="a JSON file with a pattern or a FilterCriteria; repeat for more (OR-ed) "
-        "[FilterCriteria] (a Router's filter_criteria() by default)",
-    )
-    esm.add_argument(
-        "--bisect-on-error",
-        action="store_true",
-        help="split a failing batch in two [BisectBatchOnFunctionError]",
-    )
-    esm.add_argument(
-        "--max-retries",
-        type=int,
-        default=-1,
-        metavar="N",
-        help="-1 (until expired) to 10000 [MaximumRetryAttempts] (-1)",
-    )
-    esm.add_argument(
-        "--max-record-age",
-        type=int,
-        default=-1,
-        metavar="S",
-        help="-1 or 60-604800 seconds [MaximumRecordAgeInSeconds] (-1)",
-    )
-    esm.add_argument(
-        "--parallelization-factor",
-        type=int,
-        default=1,
-        metavar="N",
-        help="1-10 concurrent batches per shard [ParallelizationFactor] (1)",
-    )
-    esm.add_argument(
-        "--tumbling-window",
-        type=int,
-        default=0,
-        metavar="S",
-        help="0-900 seconds [TumblingWindowInSeconds] (0: off)",
-    )
-    esm.add_argument(
-        "--on-failure",
-        metavar="FILE.jsonl",
-        help="append Lambda's on-failure record of each discarded batch [DestinationConfig]",
-    )
-    local = command.add_argument_group("local run")
-    local.add_argument(
-        "--checkpoint", metavar="FILE", help="keep shard positions in this JSON file"
-    )
-    local.add_argument(
-        "--until-idle",
-        type=float,
-        metavar="S",
-        help="exit after S seconds without new records",
-    )
-    local.add_argument(
-        "--max-records", type=int, metavar="N", help="read N records, deliver them, exit"
-    )
-    local.add_argument(
-        "--quiet", action="store_true", help="print only fatal errors (as JSON with --json-log)"
-    )
-    local.add_argument(
-        "--json-log", action="store_true", help="one JSON object per event on stderr"
-    )
+    sections: dict[str | None, Any] = {None: command}
+    for option in OPTIONS.values():
+        if option.group not in sections:
+            sections[option.group] = command.add_argument_group(option.group)
+        sections[option.group].add_argument(option.flag, **_argument(option))
     command.set_defaults(run=run_command)
+
+
+def _argument(option: Option) -> dict[str, Any]:
+    """``add_argument``'s keywords for a declared option."""
+    settings: dict[str, Any] = {"help": option.help_text()}
+    if option.metavar is not None:
+        settings["metavar"] = option.metavar
+    kind = option.kind
+    if kind == "name":
+        settings["required"] = True
+    elif kind == "switch":
+        settings["action"] = "store_true"
+    elif kind == "filters":
+        settings.update(action="append", default=[])
+    else:
+        settings["default"] = option.default
+    if kind == "int":
+        settings["type"] = int
+    elif kind == "seconds":
+        settings["type"] = float
+    elif kind == "choice":
+        settings["choices"] = option.choices
+    return settings
+
+
+def _options(args: argparse.Namespace) -> dict[str, Any]:
+    """:func:`~streamflow.runner.run`'s options from parsed arguments; ``--filter`` files are
+    read here.
+
+    Raises:
+        RunnerConfigError: a filter file cannot be read or is not JSON.
+        FilterValidationError: a pattern AWS would reject.
+    """
+    from streamflow.runner._handler import load_filter_file
+
+    options = {}
+    for option in OPTIONS.values():
+        value = getattr(args, option.dest)
+        if option.kind == "filters":
+            value = [item for path in value for item in load_filter_file(path)] if value else None
+        options[option.name] = value
+    return options
 
 
 def run_command(args: argparse.Namespace, *_: Any) -> int:
@@ -165,42 +128,16 @@ def run_command(args: argparse.Namespace, *_: Any) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from streamflow.errors import FilterValidationError
+    from streamflow.errors import FilterValidationError, RunnerConfigError, RunnerError
     from streamflow.runner._api import run
-    from streamflow.runner._errors import RunnerConfigError, RunnerError
-    from streamflow.runner._handler import load_filter_file
 
     try:
-        filters = None
-        if args.filter:
-            filters = [item for path in args.filter for item in load_filter_file(path)]
-        summary = run(
-            args.handler,
-            table=args.table,
-            endpoint_url=args.endpoint_url,
-            region=args.region,
-            profile=args.profile,
-            batch_size=args.batch_size,
-            batching_window=args.batching_window,
-            starting_position=args.starting_position,
-            filters=filters,
-            bisect_on_error=args.bisect_on_error,
-            max_retries=args.max_retries,
-            max_record_age=args.max_record_age,
-            parallelization_factor=args.parallelization_factor,
-            tumbling_window=args.tumbling_window,
-            on_failure=args.on_failure,
-            checkpoint=args.checkpoint,
-            until_idle=args.until_idle,
-            max_records=args.max_records,
-            quiet=args.quiet,
-            json_log=args.json_log,
-        )
+        summary = run(args.handler, **_options(args))
     except FilterValidationError as exc:
         _error(args, f"invalid filter pattern: {exc}")
         return EXIT_ERROR
     except RunnerConfigError as exc:
-        _error(args, f"{_flag(exc.option)}: {exc.reason}")
+        _error(args, f"{flag_of(exc.option)}: {exc.reason}")
         return EXIT_ERROR
     except RunnerError as exc:
         _error(args, str(exc))
@@ -212,14 +149,6 @@ def _run(args: argparse.Namespace) -> int:
         _error(args, f"{type(exc).__name__}: {exc}", trace=exc)
         return EXIT_ERROR
     return summary.exit_code
-
-
-def _flag(option: str) -> str:
-    """The command line's name for a Python option (``batch_size`` is ``--batch-size``);
-    ``handler`` (the positional HANDLER) and ``table`` keep theirs."""
-    if option == "handler":
-        return "HANDLER"
-    return "--" + option.replace("_", "-")
 
 
 @contextmanager

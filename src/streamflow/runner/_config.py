@@ -1,15 +1,36 @@
-"""The runner's settings, validated with the ranges CreateEventSourceMapping enforces."""
+"""The runner's settings, each option declared once.
+
+Every option of a run is a field of :class:`RunnerConfig` with an :class:`._option.Option` in
+its metadata: what it holds, its range (the one CreateEventSourceMapping enforces) or
+choices, its command-line help and section, and whether the ``start`` event reports it.
+Derived from that declaration: the checks (``RunnerConfig.__post_init__``), the
+``streamflow run`` arguments and the mapping from them to :func:`~streamflow.runner.run`'s
+options (``_cli``), the flag an error names (:func:`flag_of`), and the ``options`` of the
+``start`` event (:func:`reported_options`). ``run()`` spells the same options out as typed
+keyword arguments, for its users and mypy, and passes them on by name; a test keeps the two
+in step.
+"""
 
 from __future__ import annotations
 
-import math
-import os
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
 
-from streamflow.runner._errors import RunnerConfigError
+from streamflow.runner._option import Option, declared, option
 
-__all__ = ["RunnerConfig", "StartingPosition"]
+if TYPE_CHECKING:
+    from streamflow.runner._handler import FilterSpec
+
+__all__ = [
+    "MAX_PAYLOAD_BYTES",
+    "MAX_WINDOW_STATE_BYTES",
+    "OPTIONS",
+    "RunnerConfig",
+    "StartingPosition",
+    "flag_of",
+    "reported_options",
+]
 
 StartingPosition = Literal["TRIM_HORIZON", "LATEST"]
 
@@ -19,27 +40,214 @@ MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
 MAX_WINDOW_STATE_BYTES = 1024 * 1024
 """Tumbling window state kept per shard; a larger state ends the window early."""
 
+# The sections of ``streamflow run --help`` (``--table`` is in the command's own).
+AWS = "AWS"
+ESM = "event source mapping (Lambda's names in brackets)"
+LOCAL = "local run"
+
+
+def _a_minute_or_more(age: int, spec: Option, config: RunnerConfig) -> str | None:
+    if 0 <= age < 60:
+        return f"must be {spec.low} (no limit) or 60 to {spec.high}, got {age}"
+    return None
+
+
+def _one_window_per_shard(window: int, spec: Option, config: RunnerConfig) -> str | None:
+    if window and config.parallelization_factor > 1:
+        return (
+            "the local runner keeps one window state per shard, so it cannot combine a "
+            "tumbling window with a parallelization factor above 1"
+        )
+    return None
+
 
 @dataclass(frozen=True, slots=True)
 class RunnerConfig:
-    """Every knob of a run. Field names follow :func:`streamflow.runner.run`.
+    """Every knob of a run: :func:`streamflow.runner.run`'s options, with its names and
+    defaults, then timings Lambda does not expose (not options: tests shorten them).
 
-    The last group are timings Lambda does not expose; tests shorten them.
+    Raises:
+        RunnerConfigError: an option's value is out of its range, naming the option.
     """
 
-    table: str
-    batch_size: int = 100
-    batching_window: float = 0.0
-    starting_position: StartingPosition = "TRIM_HORIZON"
-    bisect_on_error: bool = False
-    max_retries: int = -1
-    max_record_age: int = -1
-    parallelization_factor: int = 1
-    tumbling_window: int = 0
-    on_failure: str | None = None
-    checkpoint: str | None = None
-    until_idle: float | None = None
-    max_records: int | None = None
+    table: str = field(metadata=option(kind="name", help="the table to read", metavar="NAME"))
+    endpoint_url: str | None = field(
+        default=None,
+        metadata=option(kind="text", help="a local DynamoDB endpoint", group=AWS, metavar="URL"),
+    )
+    region: str | None = field(
+        default=None, metadata=option(kind="text", help="AWS Region", group=AWS, metavar="R")
+    )
+    profile: str | None = field(
+        default=None, metadata=option(kind="text", help="AWS profile", group=AWS, metavar="P")
+    )
+    batch_size: int = field(
+        default=100,
+        metadata=option(
+            kind="int",
+            low=1,
+            high=10_000,
+            help="{low}-{high} [BatchSize] ({default})",
+            group=ESM,
+            metavar="N",
+            reported=True,
+        ),
+    )
+    batching_window: float = field(
+        default=0.0,
+        metadata=option(
+            kind="seconds",
+            low=0,
+            high=300,
+            help="{low}-{high} seconds [MaximumBatchingWindowInSeconds] ({default:g})",
+            group=ESM,
+            metavar="S",
+            reported=True,
+        ),
+    )
+    starting_position: StartingPosition = field(
+        default="TRIM_HORIZON",
+        metadata=option(
+            kind="choice",
+            choices=("TRIM_HORIZON", "LATEST"),
+            note="AT_TIMESTAMP is Kinesis only",
+            help="for shards without a checkpoint at the first start [StartingPosition] "
+            "({default})",
+            group=ESM,
+            reported=True,
+        ),
+    )
+    filters: FilterSpec | Sequence[FilterSpec] | None = field(
+        default=None,
+        metadata=option(
+            kind="filters",
+            flag="--filter",
+            help="a JSON file with a pattern or a FilterCriteria; repeat for more (OR-ed) "
+            "[FilterCriteria] (a Router's filter_criteria() by default)",
+            group=ESM,
+            metavar="PATTERN_FILE",
+        ),
+    )
+    bisect_on_error: bool = field(
+        default=False,
+        metadata=option(
+            kind="switch",
+            help="split a failing batch in two [BisectBatchOnFunctionError]",
+            group=ESM,
+            reported=True,
+        ),
+    )
+    max_retries: int = field(
+        default=-1,
+        metadata=option(
+            kind="int",
+            low=-1,
+            high=10_000,
+            help="{low} (until expired) to {high} [MaximumRetryAttempts] ({default})",
+            group=ESM,
+            metavar="N",
+            reported=True,
+        ),
+    )
+    max_record_age: int = field(
+        default=-1,
+        metadata=option(
+            kind="int",
+            low=-1,
+            high=604_800,
+            rule=_a_minute_or_more,
+            help="{low} or 60-{high} seconds [MaximumRecordAgeInSeconds] ({default})",
+            group=ESM,
+            metavar="S",
+            reported=True,
+        ),
+    )
+    parallelization_factor: int = field(
+        default=1,
+        metadata=option(
+            kind="int",
+            low=1,
+            high=10,
+            help="{low}-{high} concurrent batches per shard [ParallelizationFactor] ({default})",
+            group=ESM,
+            metavar="N",
+            reported=True,
+        ),
+    )
+    tumbling_window: int = field(
+        default=0,
+        metadata=option(
+            kind="int",
+            low=0,
+            high=900,
+            rule=_one_window_per_shard,
+            help="{low}-{high} seconds [TumblingWindowInSeconds] ({default}: off)",
+            group=ESM,
+            metavar="S",
+            reported=True,
+        ),
+    )
+    on_failure: str | None = field(
+        default=None,
+        metadata=option(
+            kind="path",
+            help="append Lambda's on-failure record of each discarded batch [DestinationConfig]",
+            group=ESM,
+            metavar="FILE.jsonl",
+            reported=True,
+        ),
+    )
+    checkpoint: str | None = field(
+        default=None,
+        metadata=option(
+            kind="path",
+            help="keep shard positions in this JSON file",
+            group=LOCAL,
+            metavar="FILE",
+            reported=True,
+        ),
+    )
+    until_idle: float | None = field(
+        default=None,
+        metadata=option(
+            kind="seconds",
+            low=0,
+            help="exit after S seconds without new records",
+            group=LOCAL,
+            metavar="S",
+            reported=True,
+        ),
+    )
+    max_records: int | None = field(
+        default=None,
+        metadata=option(
+            kind="int",
+            low=1,
+            high=2**63,
+            help="read N records, deliver them, exit",
+            group=LOCAL,
+            metavar="N",
+            reported=True,
+        ),
+    )
+    quiet: bool = field(
+        default=False,
+        metadata=option(
+            kind="switch",
+            checked=False,  # any truth value, as it always was
+            help="print only fatal errors (as JSON with --json-log)",
+            group=LOCAL,
+        ),
+    )
+    json_log: bool = field(
+        default=False,
+        metadata=option(
+            kind="switch",
+            checked=False,
+            help="one JSON object per event on stderr",
+            group=LOCAL,
+        ),
+    )
     # Timings (seconds).
     poll_interval: float = 0.25
     discovery_interval: float = 10.0
@@ -49,60 +257,31 @@ class RunnerConfig:
     throttle_cap: float = 10.0
 
     def __post_init__(self) -> None:
-        if not isinstance(self.table, str) or not self.table:
-            raise RunnerConfigError("table", "give the table's name")
-        _int_range("batch_size", self.batch_size, 1, 10_000)
-        _number_range("batching_window", self.batching_window, 0, 300)
-        if self.starting_position not in ("TRIM_HORIZON", "LATEST"):
-            raise RunnerConfigError(
-                "starting_position",
-                f"must be 'TRIM_HORIZON' or 'LATEST', got {self.starting_position!r} "
-                "(AT_TIMESTAMP is Kinesis only)",
-            )
-        if not isinstance(self.bisect_on_error, bool):
-            raise RunnerConfigError("bisect_on_error", "must be True or False")
-        _int_range("max_retries", self.max_retries, -1, 10_000)
-        _int_range("max_record_age", self.max_record_age, -1, 604_800)
-        if 0 <= self.max_record_age < 60:
-            raise RunnerConfigError(
-                "max_record_age",
-                f"must be -1 (no limit) or 60 to 604800, got {self.max_record_age}",
-            )
-        _int_range("parallelization_factor", self.parallelization_factor, 1, 10)
-        _int_range("tumbling_window", self.tumbling_window, 0, 900)
-        if self.tumbling_window and self.parallelization_factor > 1:
-            raise RunnerConfigError(
-                "tumbling_window",
-                "the local runner keeps one window state per shard, so it cannot combine a "
-                "tumbling window with a parallelization factor above 1",
-            )
-        if self.until_idle is not None:
-            _number_range("until_idle", self.until_idle, 0, math.inf)
-        if self.max_records is not None:
-            _int_range("max_records", self.max_records, 1, 2**63)
-        for name in ("on_failure", "checkpoint"):
-            value = getattr(self, name)
-            if value is None:
-                continue
-            if not isinstance(value, str) or not value:
-                raise RunnerConfigError(name, "must be a file path")
-            folder = os.path.dirname(os.path.abspath(value))
-            if not os.path.isdir(folder):
-                raise RunnerConfigError(name, f"the directory {folder} does not exist")
-            if os.path.isdir(value):
-                raise RunnerConfigError(name, f"{value} is a directory, not a file")
+        for each in OPTIONS.values():
+            each.check(getattr(self, each.name), self)
 
 
-def _int_range(option: str, value: object, low: int, high: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise RunnerConfigError(option, f"must be an integer, got {value!r}")
-    if not low <= value <= high:
-        raise RunnerConfigError(option, f"must be {low} to {high}, got {value}")
+OPTIONS: dict[str, Option] = declared(RunnerConfig)
+"""The declared options by field name, in the order of ``run()``'s signature and ``--help``."""
 
 
-def _number_range(option: str, value: object, low: float, high: float) -> None:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or math.isnan(value):
-        raise RunnerConfigError(option, f"must be a number of seconds, got {value!r}")
-    if not low <= value <= high:
-        shown = " or more" if high == math.inf else f" to {high:g}"
-        raise RunnerConfigError(option, f"must be {low:g}{shown} seconds, got {value:g}")
+def flag_of(name: str) -> str:
+    """The command line's name for the option an error names: ``batch_size`` is
+    ``--batch-size``, ``filters`` is ``--filter``, ``handler`` is the positional ``HANDLER``.
+
+    >>> flag_of("batch_size"), flag_of("filters"), flag_of("handler")
+    ('--batch-size', '--filter', 'HANDLER')
+    """
+    if name == "handler":
+        return "HANDLER"
+    known = OPTIONS.get(name)
+    return known.flag if known is not None else "--" + name.replace("_", "-")
+
+
+def reported_options(config: RunnerConfig) -> dict[str, Any]:
+    """The ``options`` of the ``start`` event: the reported options, camelCase.
+
+    >>> reported_options(RunnerConfig(table="t"))["batchSize"]
+    100
+    """
+    return {each.key: getattr(config, each.name) for each in OPTIONS.values() if each.reported}

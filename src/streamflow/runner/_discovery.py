@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
+from streamflow.errors import RunnerError
 from streamflow.runner._aws import error_code
-from streamflow.runner._errors import RunnerError
 
 __all__ = ["Shard", "StreamDescription", "describe_stream", "find_stream", "ready_to_start"]
 

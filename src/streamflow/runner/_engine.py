@@ -8,9 +8,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from streamflow.errors import RunnerError
 from streamflow.runner._aws import AnySet, Backoff, Stopped, error_code, retrying
 from streamflow.runner._checkpoint import CheckpointStore, ShardCheckpoint
-from streamflow.runner._config import RunnerConfig
+from streamflow.runner._config import RunnerConfig, reported_options
 from streamflow.runner._discovery import (
     Shard,
     StreamDescription,
@@ -18,7 +19,6 @@ from streamflow.runner._discovery import (
     find_stream,
     ready_to_start,
 )
-from streamflow.runner._errors import RunnerError
 from streamflow.runner._invoke import LambdaHandler, OnFailureLog
 from streamflow.runner._shard import ShardWorker
 from streamflow.runner._shared import ReadBudget, Shared, StartPosition
@@ -173,7 +173,7 @@ class Engine:
             table=config.table,
             stream_arn=arn,
             shards=len(description.shards),
-            options=_options(config),
+            options=reported_options(config),
         )
         reason = "stopped"
         next_discovery = time.monotonic() + config.discovery_interval
@@ -312,23 +312,6 @@ class Engine:
     def _summary(self, arn: str, reason: str, duration: float) -> RunSummary:
         counts = self.stats.snapshot()
         return RunSummary(stream_arn=arn, reason=reason, duration=duration, **counts)
-
-
-def _options(config: RunnerConfig) -> dict[str, Any]:
-    return {
-        "batchSize": config.batch_size,
-        "batchingWindow": config.batching_window,
-        "startingPosition": config.starting_position,
-        "bisectOnError": config.bisect_on_error,
-        "maxRetries": config.max_retries,
-        "maxRecordAge": config.max_record_age,
-        "parallelizationFactor": config.parallelization_factor,
-        "tumblingWindow": config.tumbling_window,
-        "onFailure": config.on_failure,
-        "checkpoint": config.checkpoint,
-        "untilIdle": config.until_idle,
-        "maxRecords": config.max_records,
-    }
 
 
 def _as_runner_error(exc: BaseException) -> BaseException:

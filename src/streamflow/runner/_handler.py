@@ -11,7 +11,7 @@ import traceback
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Union
 
-from streamflow.runner._errors import RunnerConfigError
+from streamflow.errors import RunnerConfigError
 from streamflow.runner._invoke import LambdaHandler
 
 if TYPE_CHECKING:

@@ -8,12 +8,13 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 __all__ = [
     "FUNCTION_NAME",
+    "Condition",
     "LambdaContext",
     "LambdaHandler",
     "OnFailureLog",
@@ -24,8 +25,17 @@ __all__ = [
     "timed_call",
 ]
 
-LambdaHandler = Callable[[dict[str, Any], Any], Any]
-"""A Lambda function handler: ``handler(event, context) -> response``."""
+
+class LambdaHandler(Protocol):
+    """A Lambda function handler: ``handler(event, context) -> response``, any function or
+    bound method taking two positional arguments (a :class:`~streamflow.Router`'s
+    ``lambda_handler`` is one)."""
+
+    def __call__(self, event: dict[str, Any], context: Any, /) -> Any: ...
+
+
+Condition = Literal["RetryAttemptsExhausted", "RecordAgeExceeded"]
+"""Why Lambda gave up on a batch, as its on-failure record says."""
 
 FUNCTION_NAME = "streamflow-local"
 TIMEOUT_SECONDS = 900.0
@@ -192,7 +202,7 @@ def interpret_response(
 
 def on_failure_record(
     *,
-    condition: Literal["RetryAttemptsExhausted", "RecordAgeExceeded"],
+    condition: Condition,
     invoke_count: int,
     function_error: bool | None,
     region: str,

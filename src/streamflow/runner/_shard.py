@@ -7,7 +7,7 @@ The loop, as an event source mapping runs it for one shard:
 3. hand each lane's next due batch to the handler (inline, or on a thread per lane when the
    parallelization factor is above 1) and apply Lambda's response rules: success, partial
    failure (retry from the lowest failed record), failure (bisect, or retry with backoff
-   until MaximumRetryAttempts, then discard to the on-failure file);
+   until MaximumRetryAttempts, then discard to the on-failure file: see :mod:`._retry`);
 4. checkpoint the done prefix of the buffer, durably, after every completed batch;
 5. once the shard is closed and drained, close its tumbling window and report it finished,
    so that its children may start.
@@ -19,21 +19,19 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Literal
 
 from streamflow.runner._aws import Stopped
 from streamflow.runner._batcher import DONE, INFLIGHT, PENDING, Entry, Lane, ShardBuffer
 from streamflow.runner._checkpoint import ShardCheckpoint
 from streamflow.runner._config import MAX_PAYLOAD_BYTES
 from streamflow.runner._discovery import Shard
-from streamflow.runner._invoke import LambdaContext, Outcome, on_failure_record, timed_call
+from streamflow.runner._invoke import LambdaContext, Outcome, timed_call
 from streamflow.runner._reader import ShardReader
+from streamflow.runner._retry import Retries
 from streamflow.runner._shared import Shared, StartPosition
 from streamflow.runner._window import Window
 
 __all__ = ["ShardWorker"]
-
-Condition = Literal["RetryAttemptsExhausted", "RecordAgeExceeded"]
 
 
 @dataclass(eq=False, slots=True)
@@ -74,6 +72,7 @@ class ShardWorker:
         )
         self.window = Window(config.tumbling_window, checkpoint)
         self.reader = ShardReader(shared, shard, start, self.window)
+        self.retries = Retries(shared, shard.shard_id)
         self.checkpoint_sequence = checkpoint.sequence_number if checkpoint else None
         self.latest_since = checkpoint.latest_since if checkpoint else None
         self.inflight: dict[int, tuple[_Batch, Future[tuple[Outcome, float]]]] = {}
@@ -272,7 +271,7 @@ class ShardWorker:
             else:
                 lane.attempts += 1
             self.window.keep(outcome.state)
-            self._retry_or_discard(lane, entries[failed_from:])
+            self.retries.retry_or_discard(lane, entries[failed_from:])
         else:
             for entry in entries:
                 entry.state = PENDING
@@ -281,7 +280,7 @@ class ShardWorker:
                 lane.splits[:1] = [half, len(entries) - half]
             else:
                 lane.attempts += 1
-                self._retry_or_discard(lane, entries)
+                self.retries.retry_or_discard(lane, entries)
         self._advance(force=bool(self.shared.config.tumbling_window))
 
     def _report(self, batch: _Batch, outcome: Outcome, duration: float) -> None:
@@ -315,81 +314,19 @@ class ShardWorker:
             self.window.close(continue_same=batch.terminated_early and not self.reader.ended)
             return
         lane.attempts += 1
-        if self._exhausted(lane):
+        if self.retries.exhausted(lane):
             self.shared.reporter.window_dropped(
                 shard_id=self.shard.shard_id, reason="its final invocation kept failing"
             )
             lane.reset()
             self.window.close(continue_same=False)
         else:
-            lane.retry_at = time.monotonic() + self._retry_delay(lane)
-
-    def _exhausted(self, lane: Lane) -> bool:
-        limit = self.shared.config.max_retries
-        return limit >= 0 and lane.attempts > limit
-
-    def _retry_delay(self, lane: Lane) -> float:
-        config = self.shared.config
-        return float(min(config.retry_cap, config.retry_base * 2 ** min(lane.attempts - 1, 30)))
-
-    def _retry_or_discard(self, lane: Lane, entries: list[Entry]) -> None:
-        if self._exhausted(lane):
-            self._discard(entries, "RetryAttemptsExhausted", lane)
-            if lane.splits:
-                lane.splits.pop(0)
-        else:
-            lane.retry_at = time.monotonic() + self._retry_delay(lane)
+            self.retries.retry_later(lane)
 
     def _expire(self, lane: Lane) -> None:
         """MaximumRecordAgeInSeconds: discard the lane's leading records that are too old."""
-        age = self.shared.config.max_record_age
-        if age < 0:
-            return
-        oldest_allowed = time.time() - age
-        expired = []
-        for entry in self.buffer.pending(lane):
-            if entry.created >= oldest_allowed:
-                break
-            expired.append(entry)
-        if expired:
-            # Discarded as the batches Lambda would have read them: one on-failure record
-            # (with its batchSize) per batch-size run of records, not one for them all.
-            size = self.shared.config.batch_size
-            for start in range(0, len(expired), size):
-                self._discard(expired[start : start + size], "RecordAgeExceeded", lane)
-            lane.splits.clear()
+        if self.retries.expire(lane, self.buffer.pending(lane)):
             self._advance()
-
-    def _discard(self, entries: list[Entry], condition: Condition, lane: Lane) -> None:
-        shared = self.shared
-        shared.on_failure.write(
-            on_failure_record(
-                condition=condition,
-                invoke_count=lane.invokes,
-                function_error=lane.last_function_error if lane.invokes else None,
-                region=shared.region,
-                account=shared.account,
-                shard_id=self.shard.shard_id,
-                stream_arn=shared.stream_arn,
-                first_sequence=entries[0].text,
-                last_sequence=entries[-1].text,
-                first_created=entries[0].created,
-                last_created=entries[-1].created,
-                batch_size=len(entries),
-            )
-        )
-        for entry in entries:
-            entry.state = DONE
-        lane.reset()
-        shared.stats.add(records_discarded=len(entries))
-        shared.reporter.discarded(
-            shard_id=self.shard.shard_id,
-            condition=condition,
-            records=len(entries),
-            first=entries[0].text,
-            last=entries[-1].text,
-            to=shared.on_failure.path,
-        )
 
     # --- checkpoints -------------------------------------------------------------------------
 
