@@ -114,6 +114,36 @@ def test_public_names_show_and_pickle_by_their_public_path(name: str) -> None:
         )
 
 
+def test_every_exception_class_is_in_the_tree_errors_draws() -> None:
+    """Public errors live in ``streamflow.errors`` under ``StreamflowError``; the few internal
+    ones anywhere else derive from ``errors._Signal``; errors.py's docstring names each."""
+    from streamflow import errors
+
+    tree = errors.__doc__ or ""
+    for path in sorted(SRC.rglob("*.py")):
+        if path.stem == "__main__":  # running it is what importing it does
+            continue
+        dotted = ".".join(path.relative_to(SRC).with_suffix("").parts).removesuffix(".__init__")
+        module = importlib.import_module(
+            f"streamflow.{dotted}" if dotted != "__init__" else "streamflow"
+        )
+        for value in vars(module).values():
+            if not (isinstance(value, type) and issubclass(value, BaseException)):
+                continue
+            if value.__module__ != module.__name__ or value in (
+                errors.StreamflowError,
+                errors._Signal,
+            ):
+                continue
+            where = f"{value.__module__}.{value.__qualname__}"
+            if issubclass(value, errors.StreamflowError):
+                assert module is errors, f"{where}: errors belong in streamflow.errors"
+            else:
+                assert issubclass(value, errors._Signal), f"{where} is outside errors.py's tree"
+            if not (module is errors and value.__name__.startswith("_")):
+                assert value.__name__ in tree, f"{where} is not drawn in errors.py's tree"
+
+
 def _imports(path: pathlib.Path) -> set[str]:
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):

@@ -29,7 +29,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from streamflow.errors import FilterValidationError
+from streamflow.errors import FilterValidationError, _Signal
 from streamflow.filters import FilterCriteria, lint
 
 __all__ = ["build_parser", "main"]
@@ -40,7 +40,7 @@ EXIT_ERROR = 2
 _VIEW_TYPES = ("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES")
 
 
-class _UsageError(Exception):
+class _UsageError(_Signal):
     """A problem with the command line or its inputs (exit code 2)."""
 
 

@@ -21,6 +21,15 @@ The tree::
     ├── ScoreRecordError       (ValueError)  a score record the score recipe cannot apply
     └── ScoreWriteError        (RuntimeError)  a user's total not written after retries
 
+Four exceptions never leave the package: they carry a failure to the place that turns it
+into one of the errors above (or into an exit code), and all derive from ``_Signal``::
+
+    _Signal
+    ├── codec._wire.Fail       a problem deep in a value; its path is gathered as it unwinds
+    ├── models._convert.Invalid  the same for a model's fields, every problem at once
+    ├── runner._aws.Stopped    a stop request that ends a wait or a retry loop
+    └── cli._UsageError        a command line to refuse with exit code 2
+
 Errors keep their context as attributes (``path``, ``reason``, ``index``, ``event_id``...) and
 build their message from them, so callers can log or inspect them without parsing text.
 """
@@ -64,6 +73,11 @@ def _name_segment(name: object) -> str:
 
 class StreamflowError(Exception):
     """Root of every error that streamflow raises on purpose."""
+
+
+class _Signal(Exception):
+    """Root of the package's internal exceptions, each caught inside the package (see the
+    module's docstring): none reaches a caller."""
 
 
 class _PathError(StreamflowError, ValueError):

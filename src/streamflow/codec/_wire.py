@@ -7,6 +7,8 @@ import math
 from collections.abc import Mapping
 from decimal import Decimal
 
+from streamflow.errors import _Signal
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a cold-start cost)
 if TYPE_CHECKING:
     from typing import Literal
@@ -56,7 +58,7 @@ def fullmatch(pattern: str, text: str) -> bool:
     return re.fullmatch(pattern, text, re.ASCII) is not None
 
 
-class Fail(Exception):
+class Fail(_Signal):
     """Internal: a problem found deep in a value; the path is added while it unwinds."""
 
     def __init__(self, reason: str) -> None:

@@ -21,7 +21,7 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, NoReturn
 
-from streamflow.errors import _name_segment
+from streamflow.errors import _name_segment, _Signal
 
 __all__ = [
     "SCALARS",
@@ -46,7 +46,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _FLOAT_MAX = 1.7976931348623157e308
 
 
-class Invalid(Exception):
+class Invalid(_Signal):
     """Internal: one or more ``(relative path, reason)`` problems found in a value."""
 
     __slots__ = ("problems",)

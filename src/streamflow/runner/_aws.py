@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
-from streamflow.errors import RunnerConfigError
+from streamflow.errors import RunnerConfigError, _Signal
 
 __all__ = [
     "AnySet",
@@ -45,7 +45,7 @@ SERVER_CODES = frozenset(
 )
 
 
-class Stopped(Exception):
+class Stopped(_Signal):
     """Raised inside the runner when a stop was requested during a backoff wait."""
 
 
