@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from streamflow.filters._criteria import FilterCriteria, FilterCriteriaDict, FilterDict
 from streamflow.filters._filter import Filter, any_of
+from streamflow.filters._rule_objects import Rule
 from streamflow.filters._rules import (
-    Rule,
     anything_but,
     between,
     cidr,
@@ -66,11 +66,15 @@ _LAZY = {
 }
 
 
-def _adopt(cls: type) -> None:
-    """Show ``cls`` as ``streamflow.filters.X`` (reprs, docs), methods included, so that
-    doctest still finds their examples under this module."""
-    cls.__module__ = __name__
-    for member in vars(cls).values():
+def _adopt(value: Any) -> None:
+    """Show a name defined in a private module as ``streamflow.filters.X`` (reprs, docs,
+    pickle); a class's methods too, so that doctest still finds their examples here."""
+    if not getattr(value, "__module__", "").startswith(f"{__name__}._"):
+        return  # a builtin (the TypedDicts are plain dicts at run time) or an alias
+    value.__module__ = __name__
+    if not isinstance(value, type):
+        return
+    for member in vars(value).values():
         target = getattr(member, "__func__", member)  # classmethod, staticmethod
         if callable(target) or hasattr(target, "__wrapped__"):
             try:
@@ -86,8 +90,7 @@ def __getattr__(name: str) -> Any:
     import importlib
 
     value = getattr(importlib.import_module(module_name), name)
-    if isinstance(value, type):
-        _adopt(value)
+    _adopt(value)
     globals()[name] = value
     return value
 
@@ -96,6 +99,7 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
 
 
-for _public in (Filter, FilterCriteria):
-    _adopt(_public)
-del _public
+for _name in __all__:
+    if _name not in _LAZY:
+        _adopt(globals()[_name])
+del _name

@@ -11,14 +11,17 @@ branches by ``_codegen.py``, on the first match.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
 from itertools import product
-from typing import TYPE_CHECKING, Any
 
 from streamflow.errors import FilterValidationError
-from streamflow.filters._leaf import Predicate, compile_field
+from streamflow.filters._leaf import compile_field
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a cold-start cost)
 if TYPE_CHECKING:
+    from collections.abc import Callable, Generator
+    from typing import Any, TypeAlias
+
+    from streamflow.filters._leaf import Predicate
     from streamflow.filters._walk import Absent, Wanted
 
 __all__ = [
@@ -34,8 +37,8 @@ __all__ = [
 MAX_BRANCHES = 1024
 """Most ``$or`` combinations one pattern may expand to (a streamflow limit, not AWS's)."""
 
-Branch = dict[str, list[Any]]
-Matcher = Callable[[Any], bool]
+Branch: TypeAlias = "dict[str, list[Any]]"
+Matcher: TypeAlias = "Callable[[Any], bool]"
 
 
 def sort_key(path: str) -> bytes:
@@ -45,7 +48,7 @@ def sort_key(path: str) -> bytes:
 
 # --- expansion --------------------------------------------------------------------------------
 
-_Expansion = Generator[tuple[dict[str, Any], str, list[Branch], set[str]], None, None]
+_Expansion: TypeAlias = "Generator[tuple[dict[str, Any], str, list[Branch], set[str]], None, None]"
 
 
 def _expand(

@@ -1,13 +1,41 @@
 """Describing a field's rules for lint: what JSON types they can match, and the DSL call
-that writes them."""
+that writes them, as they are or as what they meant (the fixes lint offers: every
+alternative of a field rewritten as the rule it meant on the value the record holds there).
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-__all__ = ["IMAGE_METHOD", "Kinds", "call", "dsl", "is_numbers", "listed"]
+from streamflow.errors import FilterValidationError
+from streamflow.filters._dynamodb import canonical_number, number_text
+
+__all__ = [
+    "IMAGE_METHOD",
+    "KIND_OF_DESCRIPTOR",
+    "Kinds",
+    "call",
+    "dsl",
+    "element_fix",
+    "is_numbers",
+    "known_values_fix",
+    "listed",
+    "rewritten",
+]
 
 IMAGE_METHOD = {"Keys": "key", "NewImage": "new_image", "OldImage": "old_image"}
+KIND_OF_DESCRIPTOR = {
+    "S": "string",
+    "N": "number-text",
+    "B": "string",
+    "SS": "string",
+    "NS": "number-text",
+    "BS": "string",
+    "BOOL": "bool",
+    "NULL": "null",
+}
+"""What a record holds under each type descriptor, as lint tells values apart."""
 
 
 class Kinds:
@@ -92,3 +120,118 @@ def listed(operand: Any) -> list[Any]:
     if isinstance(operand, dict):
         return []
     return operand if isinstance(operand, list) else [operand]
+
+
+def element_fix(path: str, kinds: Kinds, alternatives: list[Any]) -> str:
+    """The fix for values matched against an ``L`` value itself: the same values on its
+    elements' type descriptor, when the values say which one it is."""
+    descriptor = None
+    if not (kinds.others or kinds.negations):
+        if kinds.strings and not kinds.numbers:
+            descriptor = "S"
+        elif kinds.numbers and not kinds.strings:
+            descriptor = "N"
+    elif kinds.others and all(isinstance(o, bool) for o in kinds.others):
+        descriptor = None if kinds.strings or kinds.numbers or kinds.negations else "BOOL"
+    if descriptor is not None:
+        rules = rewritten(alternatives, KIND_OF_DESCRIPTOR[descriptor], builder=False)
+        if rules:
+            return f"Filter.where({path + '.' + descriptor!r}, {', '.join(rules)})"
+    return f"Filter.where({path + '.S'!r}, ...) to match an element's S value (or .N, .BOOL...)"
+
+
+def known_values_fix(path: str, alternatives: list[Any], known: tuple[str, ...]) -> str:
+    """The fix for a field with a fixed set of values (``eventName``...): each literal in
+    the wrong case written as the value it meant, the other rules kept."""
+    rules: list[str] = []
+    names: list[str] = []
+    for alternative in alternatives:
+        if isinstance(alternative, str):
+            meant = next((k for k in known if k.lower() == alternative.lower()), None)
+            if meant is not None and repr(meant) not in rules:
+                rules.append(repr(meant))
+                names.append(meant)
+        else:
+            rules.append(dsl(alternative))
+    if not rules:
+        return f"use one of {', '.join(known)}"
+    if path == "eventName" and len(names) == len(rules):
+        if len(names) == 1:
+            return f"Filter.{names[0].lower()}()"
+        return f"Filter.events({', '.join(rules)})"
+    return f"Filter.where({path!r}, {', '.join(rules)})"
+
+
+def rewritten(alternatives: list[Any], kind: str, *, builder: bool) -> list[str]:
+    """Every alternative of a field, as the DSL rule that does what it meant on a value of
+    ``kind``; an alternative that cannot mean anything there is left out.
+
+    ``builder``: the fix is a DynamoDB builder call, which writes numbers as N text itself
+    (otherwise the fix is ``Filter.where()``, which takes the text as it is).
+    """
+    rules: list[str] = []
+    for alternative in alternatives:
+        rule = _rewrite(alternative, kind, builder)
+        if rule is not None and rule not in rules:
+            rules.append(rule)
+    return rules
+
+
+def _rewrite(alternative: Any, kind: str, builder: bool) -> str | None:
+    """One alternative for :func:`rewritten`, or None to leave it out."""
+    if kind == "null":  # a NULL value holds true and nothing else: what else could it mean?
+        return "None" if builder else "True"
+    if isinstance(alternative, dict):
+        ((name, operand),) = alternative.items()
+        if name == "exists":
+            return dsl(alternative)
+        if name == "numeric":
+            return dsl(alternative) if kind == "number" else None
+        if name == "anything-but" and is_numbers(operand):
+            if kind in ("string", "number-text"):
+                texts = [_text_of(v) if kind == "number-text" else str(v) for v in listed(operand)]
+                return dsl({"anything-but": texts})
+            return dsl(alternative) if kind == "number" else None
+        return dsl(alternative) if kind in ("string", "number-text") else None
+    if isinstance(alternative, bool) or alternative is None:
+        if kind == "bool":
+            return dsl(alternative) if alternative is not None else None
+        return repr(json.dumps(alternative)) if kind == "string" else None
+    if isinstance(alternative, (int, float)):
+        if kind == "number":
+            return dsl(alternative)
+        if kind == "string":
+            return repr(str(alternative))
+        if kind == "number-text":
+            try:
+                text = number_text(alternative)
+            except FilterValidationError:
+                return None  # no N value can hold it
+            return repr(alternative) if builder else repr(text)
+        if kind == "bool" and alternative in (0, 1):
+            return repr(bool(alternative))
+        return None
+    # a string literal
+    if kind == "string":
+        return repr(alternative)
+    if kind == "number-text":
+        canonical = canonical_number(alternative)
+        return None if canonical is None else repr(canonical)
+    if kind == "bool":
+        return {"true": "True", "false": "False"}.get(alternative)
+    if kind == "number":
+        try:
+            number = json.loads(alternative)
+        except ValueError:
+            return None
+        valid = isinstance(number, (int, float)) and not isinstance(number, bool)
+        return repr(number) if valid else None
+    return None
+
+
+def _text_of(number: Any) -> str:
+    """A number as the text an N value holds (its repr if DynamoDB could not store it)."""
+    try:
+        return number_text(number)
+    except FilterValidationError:
+        return repr(number)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 from streamflow.errors import FilterValidationError
-from streamflow.filters._rules import (
+from streamflow.filters._operands import json_number
+from streamflow.filters._rule_objects import (
     RULE_TYPES,
     AnythingBut,
     Cidr,
@@ -24,8 +24,11 @@ from streamflow.filters._rules import (
     Prefix,
     Suffix,
     Wildcard,
-    json_number,
 )
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a cold-start cost)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "DESCRIPTORS",

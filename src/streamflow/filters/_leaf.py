@@ -12,20 +12,20 @@ operators only ever match strings, and ``anything-but`` matches any leaf of anot
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
-
 from streamflow.filters._operands import looks_like_ip, parse_cidr, parse_wildcard
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a cold-start cost)
 if TYPE_CHECKING:
     import ipaddress
+    from collections.abc import Callable
+    from typing import Any, TypeAlias
 
 __all__ = ["LEAF_TYPES", "Predicate", "compile_field", "fold_case", "wildcard_matcher"]
 
 LEAF_TYPES: frozenset[type] = frozenset({str, int, float, bool, type(None)})
 """Types of the JSON values that filters match (objects and arrays are not leaves)."""
 
-Predicate = Callable[[Any], bool]
+Predicate: TypeAlias = "Callable[[Any], bool]"
 
 
 # --- case folding -----------------------------------------------------------------------------

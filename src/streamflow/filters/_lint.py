@@ -1,12 +1,14 @@
 """Lint: patterns AWS accepts that still never match (or always match) a DynamoDB record.
 
+Over 400 lines (about 550) as one piece: ``_Linter`` walks a field's path the way a record is
+shaped (top level, ``dynamodb``, an image, an attribute, the maps and lists inside it), one
+check per trap with its message, and the checks share the walk's state (the field's
+alternatives, the view type, the warnings found). The fixes they offer, every alternative
+rewritten as the rule it meant, are written by ``_describe.py``.
+
 Validation answers "will CreateEventSourceMapping accept it?"; lint answers "will it do what
 I meant?". Each :class:`LintWarning` names the pattern path, says what goes wrong, and gives
 the streamflow DSL call that expresses the intent correctly.
-
-Over 400 lines (about 670): one check per trap, each with its message and its fix; the
-fixes name attributes inside maps and lists as the builders take them, and rewrite every
-alternative of a field as the value it meant (``_rewrite``), one rule per value type.
 """
 
 from __future__ import annotations
@@ -19,13 +21,22 @@ from typing import Any
 from streamflow.errors import FilterValidationError
 from streamflow.filters._compile import CompiledField
 from streamflow.filters._criteria import FilterCriteria
-from streamflow.filters._describe import IMAGE_METHOD, Kinds, call, dsl, is_numbers, listed
+from streamflow.filters._describe import (
+    IMAGE_METHOD,
+    KIND_OF_DESCRIPTOR,
+    Kinds,
+    call,
+    dsl,
+    element_fix,
+    is_numbers,
+    known_values_fix,
+    rewritten,
+)
 from streamflow.filters._dynamodb import (
     DESCRIPTORS,
     EVENT_NAMES,
     IMAGES,
     canonical_number,
-    number_text,
 )
 from streamflow.filters._filter import Filter
 
@@ -52,16 +63,6 @@ _DYNAMODB = {
     "StreamViewType": "string",
 }
 _USER_IDENTITY = {"type": "string", "principalId": "string"}
-_KIND_OF_DESCRIPTOR = {
-    "S": "string",
-    "N": "number-text",
-    "B": "string",
-    "SS": "string",
-    "NS": "number-text",
-    "BS": "string",
-    "BOOL": "bool",
-    "NULL": "null",
-}
 _MISSING_IMAGES = {
     "KEYS_ONLY": ("NewImage", "OldImage"),
     "NEW_IMAGE": ("OldImage",),
@@ -173,8 +174,8 @@ class _Linter:
         for warning in inner.found.values():
             if warning.fix.startswith("Filter."):
                 return warning.fix
-        if len(rest) == 2 and rest[1] in _KIND_OF_DESCRIPTOR and not inner.found:
-            rules = _rewritten(self.alternatives, _KIND_OF_DESCRIPTOR[rest[1]], builder=True)
+        if len(rest) == 2 and rest[1] in KIND_OF_DESCRIPTOR and not inner.found:
+            rules = rewritten(self.alternatives, KIND_OF_DESCRIPTOR[rest[1]], builder=True)
             if rules:
                 return call(image, (rest[0],), rules, rest[1])
         rules = [dsl(a) for a in self.alternatives]
@@ -214,7 +215,7 @@ class _Linter:
                     path,
                     f"{top} is never {value!r} in a DynamoDB stream record (values are "
                     f"case-sensitive: {', '.join(expected)})",
-                    _known_values_fix(path, self.alternatives, expected),
+                    known_values_fix(path, self.alternatives, expected),
                 )
 
     def scalar(
@@ -235,7 +236,7 @@ class _Linter:
         cannot mean anything on this value (``numeric`` on text) is left out.
         """
         image_name, names, descriptor = image
-        rules = _rewritten(self.alternatives, kind, builder=bool(image_name))
+        rules = rewritten(self.alternatives, kind, builder=bool(image_name))
         if not rules:
             fix = (
                 "no rule of this field can match this value: match exact values, keep a "
@@ -338,7 +339,7 @@ class _Linter:
                         self.warn(
                             path,
                             f"StreamViewType is never {value!r}",
-                            _known_values_fix(path, alternatives, VIEW_TYPES),
+                            known_values_fix(path, alternatives, VIEW_TYPES),
                         )
         else:
             self.image(path, name, rest[1:], kinds, alternatives)
@@ -456,7 +457,7 @@ class _Linter:
                 self.warn(
                     path,
                     f'the elements of an L value are objects ({{"S": ...}}): {effect}',
-                    _element_fix(path, kinds, alternatives),
+                    element_fix(path, kinds, alternatives),
                 )
             else:
                 self.attribute(path, image, names, rest[1:], kinds, alternatives, in_list=True)
@@ -469,7 +470,7 @@ class _Linter:
             )
             return
         target = ("", (), descriptor) if in_list else (image, names, descriptor)
-        self.scalar(path, _KIND_OF_DESCRIPTOR[descriptor], kinds, target)
+        self.scalar(path, KIND_OF_DESCRIPTOR[descriptor], kinds, target)
 
     def branch(self, fields: tuple[CompiledField, ...]) -> None:
         """Rules that contradict the event type: INSERT has no OldImage, REMOVE no NewImage."""
@@ -492,121 +493,6 @@ class _Linter:
 
 def _article(word: str | None) -> str:
     return "an" if word and word[0] in "AEIOU" else "a"
-
-
-def _element_fix(path: str, kinds: Kinds, alternatives: list[Any]) -> str:
-    """The fix for values matched against an ``L`` value itself: the same values on its
-    elements' type descriptor, when the values say which one it is."""
-    descriptor = None
-    if not (kinds.others or kinds.negations):
-        if kinds.strings and not kinds.numbers:
-            descriptor = "S"
-        elif kinds.numbers and not kinds.strings:
-            descriptor = "N"
-    elif kinds.others and all(isinstance(o, bool) for o in kinds.others):
-        descriptor = None if kinds.strings or kinds.numbers or kinds.negations else "BOOL"
-    if descriptor is not None:
-        rules = _rewritten(alternatives, _KIND_OF_DESCRIPTOR[descriptor], builder=False)
-        if rules:
-            return f"Filter.where({path + '.' + descriptor!r}, {', '.join(rules)})"
-    return f"Filter.where({path + '.S'!r}, ...) to match an element's S value (or .N, .BOOL...)"
-
-
-def _known_values_fix(path: str, alternatives: list[Any], known: tuple[str, ...]) -> str:
-    """The fix for a field with a fixed set of values (``eventName``...): each literal in
-    the wrong case written as the value it meant, the other rules kept."""
-    rules: list[str] = []
-    names: list[str] = []
-    for alternative in alternatives:
-        if isinstance(alternative, str):
-            meant = next((k for k in known if k.lower() == alternative.lower()), None)
-            if meant is not None and repr(meant) not in rules:
-                rules.append(repr(meant))
-                names.append(meant)
-        else:
-            rules.append(dsl(alternative))
-    if not rules:
-        return f"use one of {', '.join(known)}"
-    if path == "eventName" and len(names) == len(rules):
-        if len(names) == 1:
-            return f"Filter.{names[0].lower()}()"
-        return f"Filter.events({', '.join(rules)})"
-    return f"Filter.where({path!r}, {', '.join(rules)})"
-
-
-def _rewritten(alternatives: list[Any], kind: str, *, builder: bool) -> list[str]:
-    """Every alternative of a field, as the DSL rule that does what it meant on a value of
-    ``kind``; an alternative that cannot mean anything there is left out.
-
-    ``builder``: the fix is a DynamoDB builder call, which writes numbers as N text itself
-    (otherwise the fix is ``Filter.where()``, which takes the text as it is).
-    """
-    rules: list[str] = []
-    for alternative in alternatives:
-        rule = _rewrite(alternative, kind, builder)
-        if rule is not None and rule not in rules:
-            rules.append(rule)
-    return rules
-
-
-def _rewrite(alternative: Any, kind: str, builder: bool) -> str | None:
-    """One alternative for :func:`_rewritten`, or None to leave it out."""
-    if kind == "null":  # a NULL value holds true and nothing else: what else could it mean?
-        return "None" if builder else "True"
-    if isinstance(alternative, dict):
-        ((name, operand),) = alternative.items()
-        if name == "exists":
-            return dsl(alternative)
-        if name == "numeric":
-            return dsl(alternative) if kind == "number" else None
-        if name == "anything-but" and is_numbers(operand):
-            if kind in ("string", "number-text"):
-                texts = [_text_of(v) if kind == "number-text" else str(v) for v in listed(operand)]
-                return dsl({"anything-but": texts})
-            return dsl(alternative) if kind == "number" else None
-        return dsl(alternative) if kind in ("string", "number-text") else None
-    if isinstance(alternative, bool) or alternative is None:
-        if kind == "bool":
-            return dsl(alternative) if alternative is not None else None
-        return repr(json.dumps(alternative)) if kind == "string" else None
-    if isinstance(alternative, (int, float)):
-        if kind == "number":
-            return dsl(alternative)
-        if kind == "string":
-            return repr(str(alternative))
-        if kind == "number-text":
-            try:
-                text = number_text(alternative)
-            except FilterValidationError:
-                return None  # no N value can hold it
-            return repr(alternative) if builder else repr(text)
-        if kind == "bool" and alternative in (0, 1):
-            return repr(bool(alternative))
-        return None
-    # a string literal
-    if kind == "string":
-        return repr(alternative)
-    if kind == "number-text":
-        canonical = canonical_number(alternative)
-        return None if canonical is None else repr(canonical)
-    if kind == "bool":
-        return {"true": "True", "false": "False"}.get(alternative)
-    if kind == "number":
-        try:
-            number = json.loads(alternative)
-        except ValueError:
-            return None
-        valid = isinstance(number, (int, float)) and not isinstance(number, bool)
-        return repr(number) if valid else None
-    return None
-
-
-def _text_of(number: Any) -> str:
-    """A number as the text an N value holds (its repr if DynamoDB could not store it)."""
-    try:
-        return number_text(number)
-    except FilterValidationError:
-        return repr(number)
 
 
 def lint(

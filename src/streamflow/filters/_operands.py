@@ -7,11 +7,12 @@ whether they come from JSON (``_validate.py``) or from the DSL (``_rules.py``).
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+import sys
 
 from streamflow.errors import FilterValidationError
 from streamflow.filters._json import show
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a cold-start cost)
 if TYPE_CHECKING:
     import ipaddress
 
@@ -19,6 +20,7 @@ __all__ = [
     "NUMERIC_OPERATORS",
     "check_number",
     "check_numeric",
+    "json_number",
     "json_type",
     "looks_like_ip",
     "parse_cidr",
@@ -66,6 +68,25 @@ def check_number(value: object, path: str, *, what: str = "value") -> int | floa
         size = f"a {value.bit_length()}-bit integer"
         raise _error(path, f"{what} is outside the IEEE-754 double range ({size})")
     return value
+
+
+def json_number(value: object, where: str) -> int | float:
+    """``value`` as a JSON number; a ``Decimal`` must convert without losing digits.
+
+    Raises:
+        FilterValidationError: for anything else (booleans included).
+    """
+    decimal = sys.modules.get("decimal")  # a Decimal can only exist if decimal is imported
+    if decimal is not None and isinstance(value, decimal.Decimal):
+        if not value.is_finite():
+            raise _error(where, f"{value} is not a finite number")
+        if value == value.to_integral_value():
+            return int(value)
+        as_float = float(value)
+        if decimal.Decimal(repr(as_float)) != value:
+            raise _error(where, f"{value} has more digits than a JSON number can carry through AWS")
+        return as_float
+    return check_number(value, where)
 
 
 def check_numeric(operands: object, path: str) -> None:

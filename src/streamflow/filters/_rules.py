@@ -1,8 +1,8 @@
-"""Rule objects: one per operator, built by small public factories.
+"""The public rule factories: one per operator, each checking its operands.
 
 Each factory checks its operands with the same code the JSON validator uses and returns a
-frozen, slotted object whose ``repr`` is the call that builds it, and whose
-:meth:`to_json` gives the element that goes into a field's array in the pattern::
+rule object (``_rule_objects.py``) whose ``repr`` is the call that builds it, and whose
+``to_json()`` gives the element that goes into a field's array in the pattern::
 
     >>> prefix("SCORE#")
     prefix('SCORE#')
@@ -10,13 +10,6 @@ frozen, slotted object whose ``repr`` is the call that builds it, and whose
     {'prefix': 'SCORE#'}
 
 Exact values need no factory: ``"ACTIVE"``, ``42``, ``True``, ``None`` and ``""`` are rules.
-
-The rule classes are written by hand on a tiny :class:`_Rule` base (slots, equality by value,
-immutability) rather than with ``@dataclass``: handlers build their filters at import time,
-and ``dataclasses`` (which imports ``inspect``) would add milliseconds to every cold start.
-
-The module runs past 400 lines because each operator's factory carries its documentation and
-a runnable example.
 """
 
 from __future__ import annotations
@@ -24,32 +17,33 @@ from __future__ import annotations
 import sys
 
 from streamflow.errors import FilterValidationError
+from streamflow.filters._rule_objects import (
+    RULE_TYPES,
+    AnythingBut,
+    Cidr,
+    EqualsIgnoreCase,
+    Exists,
+    Numeric,
+    Prefix,
+    Suffix,
+    Wildcard,
+)
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a cold-start cost)
 if TYPE_CHECKING:
     from decimal import Decimal
     from typing import Any, Literal, TypeAlias
 
+    from streamflow.filters._rule_objects import AnythingButForm, Rule
+
     NumericOperator = Literal["=", "<", "<=", ">", ">="]
-    AnythingButForm = Literal["values", "prefix", "suffix", "equals-ignore-case", "wildcard"]
 
 __all__ = [
-    "AnythingBut",
-    "Cidr",
-    "EqualsIgnoreCase",
-    "Exists",
-    "Numeric",
-    "Prefix",
-    "Rule",
-    "Suffix",
-    "Value",
-    "Wildcard",
     "anything_but",
     "between",
     "cidr",
     "equals_ignore_case",
     "exists",
-    "json_number",
     "numeric",
     "prefix",
     "suffix",
@@ -57,270 +51,16 @@ __all__ = [
 ]
 
 Number: TypeAlias = "int | float | Decimal"
-Value: TypeAlias = "str | int | float | bool | Decimal | bytes | None"
-"""An exact value as a rule (``bytes`` only for DynamoDB binary attributes)."""
 
 
 def _fail(where: str, reason: str) -> FilterValidationError:
     return FilterValidationError(where, reason)
 
 
-def json_number(value: object, where: str) -> int | float:
-    """``value`` as a JSON number; a ``Decimal`` must convert without losing digits.
-
-    Raises:
-        FilterValidationError: for anything else (booleans included).
-    """
-    decimal = sys.modules.get("decimal")  # a Decimal can only exist if decimal is imported
-    if decimal is not None and isinstance(value, decimal.Decimal):
-        if not value.is_finite():
-            raise _fail(where, f"{value} is not a finite number")
-        if value == value.to_integral_value():
-            return int(value)
-        as_float = float(value)
-        if decimal.Decimal(repr(as_float)) != value:
-            raise _fail(where, f"{value} has more digits than a JSON number can carry through AWS")
-        return as_float
-    from streamflow.filters._operands import check_number
-
-    return check_number(value, where)
-
-
-class _Rule:
-    """Base of the rule objects: slotted, immutable, equal when of one type and same fields."""
-
-    __slots__: tuple[str, ...] = ()
-    _order: tuple[str, ...] = ()
-    """The fields in constructor order."""
-
-    def __init__(self, *values: object) -> None:
-        for name, value in zip(self._order, values, strict=True):
-            object.__setattr__(self, name, value)
-
-    def _fields(self) -> tuple[object, ...]:
-        return tuple(getattr(self, name) for name in self._order)
-
-    def __eq__(self, other: object) -> bool:
-        if type(other) is not type(self):
-            return NotImplemented
-        return self._fields() == other._fields()
-
-    def __hash__(self) -> int:
-        return hash((type(self).__name__, self._fields()))
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"{type(self).__name__} is immutable")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"{type(self).__name__} is immutable")
-
-    def __reduce__(self) -> tuple[type[_Rule], tuple[object, ...]]:
-        return (type(self), self._fields())
-
-
 def _text(value: object, where: str) -> str:
     if not isinstance(value, str):
         raise _fail(where, f"needs a string, not {type(value).__name__}")
     return value
-
-
-class Prefix(_Rule):
-    """Matches strings that start with ``value`` (``ignore_case``: compared case-insensitively)."""
-
-    __slots__ = ("ignore_case", "value")
-    _order = ("value", "ignore_case")
-    value: str
-    ignore_case: bool
-
-    def __init__(self, value: str, ignore_case: bool = False) -> None:
-        super().__init__(value, ignore_case)
-
-    def to_json(self) -> dict[str, Any]:
-        """The pattern element for this rule."""
-        if self.ignore_case:
-            return {"prefix": {"equals-ignore-case": self.value}}
-        return {"prefix": self.value}
-
-    def __repr__(self) -> str:
-        flag = ", ignore_case=True" if self.ignore_case else ""
-        return f"prefix({self.value!r}{flag})"
-
-
-class Suffix(_Rule):
-    """Matches strings that end with ``value`` (``ignore_case``: compared case-insensitively)."""
-
-    __slots__ = ("ignore_case", "value")
-    _order = ("value", "ignore_case")
-    value: str
-    ignore_case: bool
-
-    def __init__(self, value: str, ignore_case: bool = False) -> None:
-        super().__init__(value, ignore_case)
-
-    def to_json(self) -> dict[str, Any]:
-        """The pattern element for this rule."""
-        if self.ignore_case:
-            return {"suffix": {"equals-ignore-case": self.value}}
-        return {"suffix": self.value}
-
-    def __repr__(self) -> str:
-        flag = ", ignore_case=True" if self.ignore_case else ""
-        return f"suffix({self.value!r}{flag})"
-
-
-class EqualsIgnoreCase(_Rule):
-    """Matches strings equal to ``value`` ignoring case (per character, simple mapping)."""
-
-    __slots__ = ("value",)
-    _order = ("value",)
-    value: str
-
-    def to_json(self) -> dict[str, Any]:
-        """The pattern element for this rule."""
-        return {"equals-ignore-case": self.value}
-
-    def __repr__(self) -> str:
-        return f"equals_ignore_case({self.value!r})"
-
-
-class Wildcard(_Rule):
-    """Matches strings against ``pattern``, where ``*`` stands for any run of characters."""
-
-    __slots__ = ("pattern",)
-    _order = ("pattern",)
-    pattern: str
-
-    def to_json(self) -> dict[str, Any]:
-        """The pattern element for this rule."""
-        return {"wildcard": self.pattern}
-
-    def __repr__(self) -> str:
-        return f"wildcard({self.pattern!r})"
-
-
-class Cidr(_Rule):
-    """Matches strings that are IPv4/IPv6 addresses inside ``block``."""
-
-    __slots__ = ("block",)
-    _order = ("block",)
-    block: str
-
-    def to_json(self) -> dict[str, Any]:
-        """The pattern element for this rule."""
-        return {"cidr": self.block}
-
-    def __repr__(self) -> str:
-        return f"cidr({self.block!r})"
-
-
-class Exists(_Rule):
-    """``present=True``: a value (null counts) is there; ``False``: no value is there."""
-
-    __slots__ = ("present",)
-    _order = ("present",)
-    present: bool
-
-    def to_json(self) -> dict[str, Any]:
-        """The pattern element for this rule."""
-        return {"exists": self.present}
-
-    def __repr__(self) -> str:
-        return f"exists({self.present!r})"
-
-
-class Numeric(_Rule):
-    """Matches JSON numbers by comparison: ``(op, n)`` or ``(">"|">=", lo, "<"|"<=", hi)``."""
-
-    __slots__ = ("operands",)
-    _order = ("operands",)
-    operands: tuple[str | int | float, ...]
-
-    def to_json(self) -> dict[str, Any]:
-        """The pattern element for this rule."""
-        return {"numeric": list(self.operands)}
-
-    def __repr__(self) -> str:
-        return f"numeric({', '.join(repr(o) for o in self.operands)})"
-
-
-class AnythingBut(_Rule):
-    """Matches any present value except the excluded ones (see :func:`anything_but`).
-
-    ``single`` emits one value rather than a one-element list (both are valid; kept so that
-    a pattern read from JSON comes back unchanged).
-    """
-
-    __slots__ = ("form", "single", "values")
-    _order = ("form", "values", "single")
-    form: AnythingButForm
-    values: tuple[str | int | float, ...]
-    single: bool
-
-    def to_json(self) -> dict[str, Any]:
-        """The pattern element for this rule.
-
-        Raises:
-            FilterValidationError: a ``Decimal`` with more digits than a JSON number carries
-                (allowed on ``N`` attributes only, where the DSL writes it as text).
-        """
-        decimal = sys.modules.get("decimal")
-        for value in self.values:
-            if decimal is not None and isinstance(value, decimal.Decimal):
-                raise _fail(
-                    "anything-but",
-                    f"{value} has more digits than a JSON number can carry through AWS (it is "
-                    "kept whole, as text, only on an N attribute of an image or the keys)",
-                )
-        operand: Any = self.values[0] if self.single else list(self.values)
-        if self.form == "values":
-            return {"anything-but": operand}
-        return {"anything-but": {self.form: operand}}
-
-    def __repr__(self) -> str:
-        if self.form == "values":
-            return f"anything_but({', '.join(repr(v) for v in self.values)})"
-        name = self.form.replace("-", "_")
-        return f"anything_but({', '.join(f'{name}({v!r})' for v in self.values)})"
-
-
-if TYPE_CHECKING:
-    Rule: TypeAlias = (
-        Prefix
-        | Suffix
-        | EqualsIgnoreCase
-        | Wildcard
-        | Cidr
-        | Exists
-        | Numeric
-        | AnythingBut
-        | str
-        | int
-        | float
-        | bool
-        | Decimal
-        | bytes
-        | None
-    )
-else:  # at runtime without Decimal: decimal is not imported just for an alias
-    Rule = (
-        Prefix
-        | Suffix
-        | EqualsIgnoreCase
-        | Wildcard
-        | Cidr
-        | Exists
-        | Numeric
-        | AnythingBut
-        | str
-        | int
-        | float
-        | bool
-        | bytes
-        | None
-    )
-"""Anything a builder accepts as one alternative of a field."""
-
-RULE_TYPES = (Prefix, Suffix, EqualsIgnoreCase, Wildcard, Cidr, Exists, Numeric, AnythingBut)
 
 
 def prefix(value: str, *, ignore_case: bool = False) -> Prefix:
@@ -482,7 +222,7 @@ def numeric(
     >>> numeric(">=", 0, "<", 10).to_json()
     {'numeric': ['>=', 0, '<', 10]}
     """
-    from streamflow.filters._operands import NUMERIC_OPERATORS, check_numeric
+    from streamflow.filters._operands import NUMERIC_OPERATORS, check_numeric, json_number
 
     if not isinstance(op, str) or op not in NUMERIC_OPERATORS:
         raise _fail("numeric", f"unknown operator {op!r} (use =, <, <=, >, >=)")
@@ -601,6 +341,8 @@ def _excluded_number(item: Any) -> Any:
     """A number for :func:`anything_but`: a JSON number, or a finite ``Decimal`` with more
     digits than a JSON number carries, kept whole for an ``N`` attribute (which writes it as
     text); on a plain JSON path such a value is refused when the rule is used."""
+    from streamflow.filters._operands import json_number
+
     try:
         return json_number(item, "anything-but")
     except FilterValidationError:

@@ -13,7 +13,6 @@ the same things.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from streamflow.errors import FilterValidationError
 from streamflow.filters._json import compact_json, copy_json, show, utf16_length
@@ -24,6 +23,10 @@ from streamflow.filters._operands import (
     parse_cidr,
     parse_wildcard,
 )
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a cold-start cost)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "MAX_PATTERN_LENGTH",

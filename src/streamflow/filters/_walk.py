@@ -1,8 +1,8 @@
 """The general matcher: every route, every array element, array consistency, any depth.
 
-The fast probes in ``_compile.py`` answer most records with a few ``dict.get`` calls; when
-they meet an array on the way, a dotted key in the record, or a value of a type they do not
-know, they hand the whole branch to :func:`match_branch` here.
+The generated matcher (``_codegen.py``) answers most records with a few ``dict.get`` calls;
+when it meets an array on the way, a dotted key in the record, or a value of a type it does
+not know, it hands the whole branch to :func:`match_branch` here.
 
 Semantics (AWS's engine, ``rulesForJSONEvent``): the record is seen as a list of leaf
 fields ``(dotted path, value)``, each remembering which element of which array it came from.
@@ -24,17 +24,20 @@ record nested 100,000 levels deep is just a longer list.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterator
-from typing import Any, TypeAlias
 
 from streamflow.filters._leaf import LEAF_TYPES
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a cold-start cost)
+if TYPE_CHECKING:
+    from typing import Any, TypeAlias
+
 __all__ = ["Absent", "Step", "Wanted", "leaves_at", "match_branch", "routes", "run", "solve"]
 
-Wanted = tuple[int, "str | None", Callable[[Any], bool]]
+Wanted: TypeAlias = "tuple[int, str | None, Callable[[Any], bool]]"
 """A value field still looking for its leaf: (sort index, remaining path, test)."""
-Absent = tuple[int, "str | None"]
+Absent: TypeAlias = "tuple[int, str | None]"
 """An ``exists: false`` field: (sort index, remaining path). ``None`` path: this node."""
-Step = Generator[tuple[Any, list[Wanted], list[Absent]], bool, bool]
+Step: TypeAlias = "Generator[tuple[Any, list[Wanted], list[Absent]], bool, bool]"
 
 
 def routes(node: dict[str, Any], remaining: str) -> list[tuple[str, str | None]]:
@@ -121,7 +124,7 @@ def _step(node: Any, wanted: list[Wanted], absent: list[Absent]) -> Step:
 
 Trail: TypeAlias = "tuple[int, int, Trail] | None"
 """The arrays a leaf sits in, innermost first, as a linked list of (array, element) links."""
-Trie: TypeAlias = dict[int, Any]
+Trie: TypeAlias = "dict[int, Any]"
 """A field's leaves by the elements they need: {array: {element: Trie}}, or _END: True."""
 State: TypeAlias = "tuple[int, frozenset[tuple[int, int]]]"
 """A point of :func:`solve`'s search: next field, elements chosen in arrays still shared."""
