@@ -22,7 +22,7 @@ from streamflow.filters._json import as_record
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a cold-start cost)
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from typing import Any, Concatenate, Generic, ParamSpec
+    from typing import Any, Concatenate, ParamSpec, Protocol
 
     from streamflow.filters._compile import BranchPlan, CompiledPattern
     from streamflow.filters._criteria import FilterCriteria
@@ -32,42 +32,44 @@ if TYPE_CHECKING:
 
 __all__ = ["Filter", "any_of", "lazy_matcher"]
 
-if TYPE_CHECKING:
+
+class _Builder:
+    """Make a builder method callable on an instance *and* on the class.
+
+    On the class it starts from an empty pattern: ``Filter.insert()`` is the same as
+    ``<empty>.insert()``. The empty pattern itself is never handed out.
+    """
+
+    def __init__(self, method: Callable[..., Filter]) -> None:
+        self._method = method
+        # What help() and doctest look for (doctest finds the examples through these).
+        self.__doc__ = method.__doc__
+        self.__name__ = method.__name__
+        self.__qualname__ = method.__qualname__
+        self.__module__ = method.__module__
+        self.__wrapped__ = method
+
+    def __get__(self, instance: Filter | None, owner: type[Filter]) -> Callable[..., Filter]:
+        start = instance if instance is not None else _EMPTY
+        method = self._method
+
+        @functools.wraps(method)
+        def bound(*args: Any, **kwargs: Any) -> Filter:
+            return method(start, *args, **kwargs)
+
+        return bound
+
+
+if TYPE_CHECKING:  # how checkers see a builder: the method's own parameters, on both
     P = ParamSpec("P")
 
-    class _Builder(Generic[P]):
-        """Make a builder method callable on an instance *and* on the class."""
-
-        def __init__(self, method: Callable[Concatenate[Filter, P], Filter]) -> None: ...
+    class _BuilderMethod(Protocol[P]):
         def __get__(self, instance: Filter | None, owner: type[Filter]) -> Callable[P, Filter]: ...
 
-else:  # the implementation; the typed outline above is what checkers see
+    def _builder(method: Callable[Concatenate[Filter, P], Filter]) -> _BuilderMethod[P]: ...
 
-    class _Builder:
-        """Make a builder method callable on an instance *and* on the class.
-
-        On the class it starts from an empty pattern: ``Filter.insert()`` is the same as
-        ``<empty>.insert()``. The empty pattern itself is never handed out.
-        """
-
-        def __init__(self, method):
-            self._method = method
-            # What help() and doctest look for (doctest finds the examples through these).
-            self.__doc__ = method.__doc__
-            self.__name__ = method.__name__
-            self.__qualname__ = method.__qualname__
-            self.__module__ = method.__module__
-            self.__wrapped__ = method
-
-        def __get__(self, instance, owner):
-            start = instance if instance is not None else _EMPTY
-            method = self._method
-
-            @functools.wraps(method)
-            def bound(*args, **kwargs):
-                return method(start, *args, **kwargs)
-
-            return bound
+else:
+    _builder = _Builder
 
 
 def lazy_matcher(owner: Any, plans: tuple[BranchPlan, ...]) -> Callable[[Any], bool]:
@@ -272,7 +274,7 @@ class Filter:
             )
         return merged
 
-    @_Builder
+    @_builder
     def where(self, path: str | Sequence[str], *rules: Rule) -> Filter:
         """Add a field at any path; its rules are OR-ed.
 
@@ -310,7 +312,7 @@ class Filter:
 
         return self._with(_nest(segments, [generic_value(r, where) for r in rules]))
 
-    @_Builder
+    @_builder
     def events(self, *names: str) -> Filter:
         """Keep records whose ``eventName`` is one of ``names``.
 
@@ -337,7 +339,7 @@ class Filter:
             raise FilterValidationError("eventName", "give at least one event name")
         return self._with({"eventName": list(names)})
 
-    @_Builder
+    @_builder
     def insert(self) -> Filter:
         """Keep ``INSERT`` records (new items).
 
@@ -352,7 +354,7 @@ class Filter:
         """
         return self.events("INSERT")
 
-    @_Builder
+    @_builder
     def modify(self) -> Filter:
         """Keep ``MODIFY`` records (updated items).
 
@@ -367,7 +369,7 @@ class Filter:
         """
         return self.events("MODIFY")
 
-    @_Builder
+    @_builder
     def remove(self) -> Filter:
         """Keep ``REMOVE`` records (deleted items, TTL deletions included).
 
@@ -382,7 +384,7 @@ class Filter:
         """
         return self.events("REMOVE")
 
-    @_Builder
+    @_builder
     def key(self, name: str, *rules: Rule, type: str | None = None) -> Filter:
         """Add a rule on a key attribute, ``dynamodb.Keys.<name>.<S|N|B>``.
 
@@ -409,7 +411,7 @@ class Filter:
         )
         return self._with({"dynamodb": {"Keys": fragment}})
 
-    @_Builder
+    @_builder
     def new_image(
         self,
         name: str | Sequence[str],
@@ -446,7 +448,7 @@ class Filter:
         fragment = attribute_fragment(name, rules, type, where=f"new_image({name!r})")
         return self._with({"dynamodb": {"NewImage": fragment}})
 
-    @_Builder
+    @_builder
     def old_image(
         self,
         name: str | Sequence[str],
@@ -471,7 +473,7 @@ class Filter:
         fragment = attribute_fragment(name, rules, type, where=f"old_image({name!r})")
         return self._with({"dynamodb": {"OldImage": fragment}})
 
-    @_Builder
+    @_builder
     def ttl_deletes_only(self) -> Filter:
         """Keep only deletions made by DynamoDB's Time to Live (``userIdentity`` is set).
 
@@ -491,7 +493,7 @@ class Filter:
             {"userIdentity": {"type": ["Service"], "principalId": ["dynamodb.amazonaws.com"]}}
         )
 
-    @_Builder
+    @_builder
     def exclude_ttl_deletes(self) -> Filter:
         """Drop deletions made by DynamoDB's Time to Live (records without ``userIdentity``).
 
@@ -506,7 +508,7 @@ class Filter:
         """
         return self._with({"userIdentity": {"type": [{"exists": False}]}})
 
-    @_Builder
+    @_builder
     def any_of(self, *alternatives: Filter) -> Filter:
         """Add ``$or``: at least one of the ``alternatives`` must match (AND-ed with the rest).
 
