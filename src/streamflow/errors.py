@@ -16,6 +16,7 @@ The tree::
     ├── FilterValidationError  (ValueError)  a filter AWS would reject, or one never matching
     ├── RecursionRiskError     (AssertionError)  a write that would re-trigger a route
     ├── UnmatchedRecordError   (LookupError)  a record no route wants, when that is an error
+    ├── HandlerTimeoutError    (TimeoutError)  a handler still running at the deadline
     ├── RunnerConfigError      (ValueError)  an option, handler or filter the runner cannot use
     ├── RunnerError            (RuntimeError)  the stream cannot be read (no table, no stream...)
     ├── ScoreRecordError       (ValueError)  a score record the score recipe cannot apply
@@ -28,6 +29,7 @@ into one of the errors above (or into an exit code), and all derive from ``_Sign
     ├── codec._wire.Fail       a problem deep in a value; its path is gathered as it unwinds
     ├── models._convert.Invalid  the same for a model's fields, every problem at once
     ├── runner._aws.Stopped    a stop request that ends a wait or a retry loop
+    ├── router._calls.Overran  an async handler still running when its time ran out
     └── cli._UsageError        a command line to refuse with exit code 2
 
 Errors keep their context as attributes (``path``, ``reason``, ``index``, ``event_id``...) and
@@ -42,6 +44,7 @@ __all__ = [
     "AttributeDecodeError",
     "AttributeEncodeError",
     "FilterValidationError",
+    "HandlerTimeoutError",
     "KeyTemplateError",
     "ModelError",
     "RecordShapeError",
@@ -344,3 +347,27 @@ class ScoreWriteError(StreamflowError, RuntimeError):
 
     def __reduce__(self) -> tuple[type[ScoreWriteError], tuple[str, str]]:
         return (type(self), (self.user_id, self.reason))
+
+
+class HandlerTimeoutError(StreamflowError, TimeoutError):
+    """A handler was still running when the invocation's time ran out (see the Router's
+    ``time_margin``): it was cancelled (async) or abandoned (a concurrent lane), and its record
+    failed, so that Lambda delivers it again.
+
+    Attributes:
+        route: the route whose handler overran.
+        seconds: the time it had.
+    """
+
+    route: str
+    seconds: float
+
+    def __init__(self, route: str, seconds: float) -> None:
+        self.route = route
+        self.seconds = seconds
+        super().__init__(
+            f"route {route!r} did not finish in the {seconds:.3g} s the invocation had left"
+        )
+
+    def __reduce__(self) -> tuple[type[HandlerTimeoutError], tuple[str, float]]:
+        return (type(self), (self.route, self.seconds))

@@ -9,6 +9,7 @@ which the router drives on an event loop of its own (asyncio is imported only th
 
 from __future__ import annotations
 
+from streamflow.errors import _Signal
 from streamflow.records import StreamRecord
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a cold-start cost)
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 
     ArgumentKind = Literal["record", "model", "context", "records", "state", "window"]
 
-__all__ = ["Driver", "plan_arguments"]
+__all__ = ["Driver", "Overran", "plan_arguments"]
 
 _CONTEXT_NAMES = frozenset({"context", "ctx", "lambda_context"})
 
@@ -182,21 +183,57 @@ def _name(handler: Callable[..., Any]) -> str:
     return getattr(handler, "__qualname__", repr(handler))
 
 
+_CANCEL_GRACE = 0.1
+"""Seconds an overrunning async handler is given to act on its cancellation."""
+
+
+class Overran(_Signal):
+    """An async handler did not complete in the time it had (see ``Driver.wait``)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(seconds)
+        self.seconds = seconds
+
+
 class Driver:
-    """Runs handlers, driving awaitables on one event loop per thread per invocation."""
+    """Runs handlers, driving awaitables on one event loop per thread per invocation.
+
+    A thread whose own event loop is running (a router called from async code) cannot run
+    another loop: its awaitables are driven on a loop of the driver's own thread instead.
+    """
 
     def __init__(self) -> None:
         self._loops: dict[int, Any] = {}
+        self._aside: Any = None  # (loop, thread) for threads whose own loop is running
 
-    def call(self, handler: Callable[..., Any], args: list[Any]) -> Any:
+    def call(self, handler: Callable[..., Any], args: list[Any], timeout: float | None) -> Any:
         result = handler(*args)
         if result is not None and hasattr(result, "__await__"):
-            return self.wait(result)
+            return self.wait(result, timeout)
         return result
 
-    def wait(self, awaitable: Any) -> Any:
-        """Drive what an ``async def`` handler returned to completion; its result."""
-        return self._loop().run_until_complete(awaitable)
+    def wait(self, awaitable: Any, timeout: float | None) -> Any:
+        """Drive what an ``async def`` handler returned to completion; its result.
+
+        Raises:
+            Overran: it did not complete within ``timeout`` seconds (it was cancelled).
+        """
+        import asyncio  # only routers with async handlers pay for it
+
+        async def bounded() -> Any:
+            task = asyncio.ensure_future(awaitable)
+            done, _ = await asyncio.wait({task}, timeout=timeout)
+            if not done:
+                task.cancel()
+                await asyncio.wait({task}, timeout=_CANCEL_GRACE)  # let it see the cancel
+                raise Overran(timeout or 0.0)
+            return task.result()
+
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # no loop running in this thread: the usual case
+            return self._loop().run_until_complete(bounded())
+        return asyncio.run_coroutine_threadsafe(bounded(), self._aside_loop()).result()
 
     def _loop(self) -> Any:
         import threading
@@ -204,13 +241,36 @@ class Driver:
         ident = threading.get_ident()
         loop = self._loops.get(ident)
         if loop is None:
-            import asyncio  # only routers with async handlers pay for it
+            import asyncio
 
             loop = asyncio.new_event_loop()
             self._loops[ident] = loop  # one key per thread: no two threads write the same
         return loop
 
+    def _aside_loop(self) -> Any:
+        import threading
+
+        if self._aside is None:  # only the calling thread runs a loop of its own
+            import asyncio
+
+            loop = asyncio.new_event_loop()
+            thread = threading.Thread(
+                target=loop.run_forever, name="streamflow-async-handlers", daemon=True
+            )
+            thread.start()
+            self._aside = (loop, thread)
+        return self._aside[0]
+
     def close(self) -> None:
+        """Close the loops; one still running a handler that overran is left to finish."""
         loops, self._loops = list(self._loops.values()), {}
         for loop in loops:
-            loop.close()
+            if not loop.is_running():
+                loop.close()
+        if self._aside is not None:
+            loop, thread = self._aside
+            self._aside = None
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout=1)
+            if not thread.is_alive():
+                loop.close()

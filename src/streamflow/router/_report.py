@@ -64,6 +64,9 @@ class BatchResult(Value):
         failed: records that failed themselves (a handler raised, or they could not be read
             or mapped onto their model).
         not_attempted: records skipped because an earlier record failed (stop mode).
+        deferred: records not started because the invocation's time was running out (see
+            the Router's ``time_margin``); reported, so Lambda delivers them again.
+        deferred_reason: why records were deferred, ``None`` when none were.
         failures: the failed records, in stream order.
         reported: the sequence numbers reported back to Lambda as ``batchItemFailures``:
             the lowest failure and every record after it.
@@ -73,6 +76,8 @@ class BatchResult(Value):
     """
 
     __slots__ = (
+        "deferred",
+        "deferred_reason",
         "duration",
         "failed",
         "failures",
@@ -92,6 +97,8 @@ class BatchResult(Value):
     succeeded: int
     failed: int
     not_attempted: int
+    deferred: int
+    deferred_reason: str | None
     failures: tuple[RecordFailure, ...]
     reported: tuple[str, ...]
     iterator_age: float | None
@@ -103,7 +110,8 @@ class BatchResult(Value):
         """The dictionary a Lambda handler returns for ``ReportBatchItemFailures``.
 
         >>> BatchResult(received=1, per_route={}, unmatched=0, succeeded=1, failed=0,
-        ...     not_attempted=0, failures=(), reported=("4001",), iterator_age=None,
+        ...     not_attempted=0, deferred=0, deferred_reason=None, failures=(),
+        ...     reported=("4001",), iterator_age=None,
         ...     duration=0.0, state=None, window=None).response()
         {'batchItemFailures': [{'itemIdentifier': '4001'}]}
         """
@@ -124,6 +132,8 @@ class BatchResult(Value):
             "succeeded": self.succeeded,
             "failed": self.failed,
             "not_attempted": self.not_attempted,
+            "deferred": self.deferred,
+            "deferred_reason": self.deferred_reason,
             "reported": len(self.reported),
             "first_reported": self.reported[0] if self.reported else None,
             "iterator_age_seconds": None
@@ -148,6 +158,7 @@ _METRICS = (
     ("RecordsSucceeded", "succeeded", "Count"),
     ("RecordsFailed", "failed", "Count"),
     ("RecordsNotAttempted", "not_attempted", "Count"),
+    ("RecordsDeferred", "deferred", "Count"),
     ("RecordsUnmatched", "unmatched", "Count"),
 )
 

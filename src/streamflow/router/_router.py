@@ -47,6 +47,23 @@ class Router:
         metrics: also write CloudWatch Embedded Metric Format figures to stdout.
         namespace: the CloudWatch namespace of those metrics.
         numbers: how ``N`` values decode: ``"auto"``, ``"decimal"`` or ``"float"``.
+        time_margin: seconds of the invocation's time to keep in reserve: once only that is
+            left (by the Lambda context's ``get_remaining_time_in_millis()``), no new record
+            starts, the unstarted ones are reported for redelivery, and the router answers
+            before Lambda's timeout would fail the whole batch. ``"auto"`` (default): a
+            tenth of the time the invocation had, between 0.5 and 5 seconds. ``None``: no
+            deadline. Async handlers and concurrent lanes still running at the deadline fail
+            their record with :class:`~streamflow.errors.HandlerTimeoutError`; a plain
+            handler is not interrupted, so the deadline is checked between records.
+
+    Exactly once: a record's effects are applied once, across Lambda's redeliveries, with
+    ``failure_mode="stop"`` and ``dispatch="first"`` (the defaults), as long as each handler
+    either completes its record's effects or fails without applying them. With
+    ``dispatch="all"`` a record that one route applied and another failed is delivered again
+    and the first route runs again; with ``failure_mode="continue"`` the records after a
+    failure run now and again on redelivery; with batch routes, a batch route applies its
+    records before a record route fails an earlier one. Those combinations need idempotent
+    handlers (docs: Partial failures).
 
     >>> from streamflow import StreamRecord, testing
     >>> from streamflow.filters import Filter
@@ -71,6 +88,7 @@ class Router:
         metrics: bool = False,
         namespace: str = "streamflow",
         numbers: Literal["auto", "decimal", "float"] = "auto",
+        time_margin: float | Literal["auto"] | None = "auto",
     ) -> None:
         _choose("dispatch", dispatch, ("first", "all"))
         _choose("on_unmatched", on_unmatched, ("ignore", "error"))
@@ -78,12 +96,22 @@ class Router:
         _choose("numbers", numbers, ("auto", "decimal", "float"))
         if not isinstance(max_concurrency, int) or max_concurrency < 1:
             raise ValueError(f"max_concurrency must be a positive int, got {max_concurrency!r}")
+        if time_margin not in ("auto", None) and (
+            isinstance(time_margin, bool)
+            or not isinstance(time_margin, (int, float))
+            or not 0 <= time_margin < 900
+        ):
+            raise ValueError(
+                "time_margin must be 'auto', None or seconds from 0 to 900 (Lambda's longest "
+                f"timeout), got {time_margin!r}"
+            )
         self._settings = Settings(
             dispatch=dispatch,
             on_unmatched=on_unmatched,
             failure_mode=failure_mode,
             max_concurrency=max_concurrency,
             numbers=numbers,
+            time_margin=time_margin,
         )
         self._metrics = metrics
         self._namespace = namespace

@@ -25,10 +25,11 @@ from collections import Counter  # loaded with collections.abc anyway
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from streamflow._value import Value
-from streamflow.errors import RecordShapeError, UnmatchedRecordError
+from streamflow.errors import HandlerTimeoutError, RecordShapeError, UnmatchedRecordError
 from streamflow.records import StreamRecord
 from streamflow.records._read import read_record, sequence_number_of
-from streamflow.router._calls import Driver
+from streamflow.router._calls import Driver, Overran
+from streamflow.router._deadline import Deadline
 from streamflow.router._report import BatchResult, RecordFailure, Window
 
 __all__ = ["Route", "Settings", "run_batch"]
@@ -61,12 +62,20 @@ class Route(Value):
 class Settings(Value):
     """A router's options (validated by the Router)."""
 
-    __slots__ = ("dispatch", "failure_mode", "max_concurrency", "numbers", "on_unmatched")
+    __slots__ = (
+        "dispatch",
+        "failure_mode",
+        "max_concurrency",
+        "numbers",
+        "on_unmatched",
+        "time_margin",
+    )
     dispatch: Literal["first", "all"]
     on_unmatched: Literal["ignore", "error"]
     failure_mode: Literal["stop", "continue"]
     max_concurrency: int
     numbers: Literal["auto", "decimal", "float"]
+    time_margin: float | Literal["auto"] | None
 
 
 class _Batch:
@@ -88,6 +97,20 @@ class _Batch:
         self.ran = [0] * count  # handlers completed, per record
         self.runs: dict[int, tuple[_Call, ...]] = {0: ()}  # per mask, the record routes to call
         self.lock = threading.Lock()
+        self.deadline = Deadline.of(context, settings.time_margin)
+        self.deferred_at = count  # nothing at or after it was started: time ran out
+        self.closed = False  # the result is taken: a lane still running changes nothing
+
+    def time_left(self) -> float | None:
+        """Seconds a handler may still take, or None without a deadline."""
+        return None if self.deadline is None else max(0.0, self.deadline.left())
+
+    def defer(self, index: int) -> None:
+        """Start nothing at or after ``index``: the invocation's time is running out."""
+        with self.lock:
+            if not self.closed:
+                self.deferred_at = min(self.deferred_at, index)
+                self.stop_at = min(self.stop_at, index)
 
     def sequence_number(self, index: int) -> str | None:
         """The record's, or the usable one of a record that could not be read, or None."""
@@ -96,6 +119,8 @@ class _Batch:
 
     def fail(self, index: int, route: str | None, error: BaseException) -> None:
         with self.lock:
+            if self.closed:
+                return
             if index not in self.failures:
                 self.failures[index] = RecordFailure(
                     index=index,
@@ -140,20 +165,38 @@ def _calls(routes: Iterable[Route]) -> tuple[_Call, ...]:
     )
 
 
-def _run_record(batch: _Batch, index: int, calls: tuple[_Call, ...]) -> bool:
-    """Call a record's record routes in order; False when one fails (the rest are skipped)."""
+def _run_record(
+    batch: _Batch, index: int, calls: tuple[_Call, ...], lane: list[Any] | None = None
+) -> bool:
+    """Call a record's record routes in order; False when one fails (the rest are skipped)
+    or when the invocation's time is up (the record is deferred). ``lane``, for concurrent
+    lanes, is kept up to date with the record and route being run."""
+    if batch.deadline is not None and batch.deadline.passed():
+        batch.defer(index)
+        return False
     record = batch.records[index]
     assert record is not None
     for route, handler, plain in calls:
+        if lane is not None:
+            lane[:] = [index, route.name]
         try:
             result = handler(record) if plain else handler(*_arguments(route, batch, record))
             if result is not None and hasattr(result, "__await__"):
-                batch.driver.wait(result)
-        except Exception as error:
-            batch.fail(index, route.name, error)
+                batch.driver.wait(result, batch.time_left())
+        except KeyboardInterrupt:  # an operator's Ctrl-C interrupts; Lambda never raises it
+            raise
+        except BaseException as error:  # CancelledError, SystemExit...: the record fails
+            batch.fail(index, route.name, _as_failure(error, route))
             return False
         batch.ran[index] += 1
     return True
+
+
+def _as_failure(error: BaseException, route: Route) -> BaseException:
+    """What a record's failure says: a handler that overran its time is a timeout."""
+    if isinstance(error, Overran):
+        return HandlerTimeoutError(route.name, error.seconds)
+    return error
 
 
 def _failed_positions(
@@ -161,11 +204,13 @@ def _failed_positions(
 ) -> dict[int, BaseException]:
     """Positions named by what a batch handler returned, with their errors.
 
-    A handler returns the records that failed, their sequence numbers, or
-    ``(record, exception)`` pairs that say why.
+    A handler returns the records that failed, their sequence numbers, ``(record,
+    exception)`` pairs that say why, or Lambda's own ``{"batchItemFailures": [...]}``.
     """
     if returned is None:
         return {}
+    if isinstance(returned, Mapping):  # Lambda's own response shape, returned as it is
+        returned = _item_identifiers(returned, route)
     if (
         isinstance(returned, (str, StreamRecord))
         or _is_pair(returned)
@@ -190,6 +235,25 @@ def _failed_positions(
     return dict(sorted(failed.items()))
 
 
+def _item_identifiers(response: Mapping[Any, Any], route: str) -> list[object]:
+    """The sequence numbers of ``{"batchItemFailures": [{"itemIdentifier": ...}]}``."""
+    entries = response.get("batchItemFailures")
+    if set(response) - {"batchItemFailures"} or not isinstance(entries, list):
+        raise TypeError(
+            f"batch route {route!r} returned a mapping; the one accepted is Lambda's response "
+            '{"batchItemFailures": [{"itemIdentifier": "<SequenceNumber>"}, ...]}'
+        )
+    numbers: list[object] = []
+    for entry in entries:
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("itemIdentifier"), str):
+            raise TypeError(
+                f"batch route {route!r} returned a batchItemFailures entry without an "
+                f"itemIdentifier string: {entry!r}"
+            )
+        numbers.append(entry["itemIdentifier"])
+    return numbers
+
+
 def _is_pair(item: object) -> bool:
     """A ``(record or sequence number, exception)`` pair, as opposed to a tuple of failed
     records or sequence numbers."""
@@ -207,6 +271,9 @@ def _run_group(
     indices = [i for i in indices if i < batch.stop_at and i not in batch.failures]
     if not indices and not final_call:
         return  # a window route's state is carried over unchanged
+    if indices and batch.deadline is not None and batch.deadline.passed():
+        batch.defer(indices[0])
+        return
     records = [batch.records[i] for i in indices]
     args: list[Any] = []
     for kind in route.arguments:
@@ -219,7 +286,7 @@ def _run_group(
         else:
             args.append(batch.context)
     try:
-        returned = batch.driver.call(route.handler, args)
+        returned = batch.driver.call(route.handler, args, batch.time_left())
         if route.kind == "window":
             if not isinstance(returned, dict):
                 raise TypeError(
@@ -231,7 +298,10 @@ def _run_group(
             failed: dict[int, BaseException] = {}
         else:
             failed = _failed_positions(returned, indices, batch, route.name)
-    except Exception as error:
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:  # the same rule as for record routes (see _run_record)
+        error = _as_failure(error, route)
         if not indices:
             # The final invocation of a window, with no record to report: answering success
             # would let Lambda discard the window's state with its final processing undone.
@@ -271,18 +341,41 @@ def _run_concurrently(batch: _Batch) -> None:
             except Exception as error:  # keys that cannot be decoded (or hashed): unreadable
                 batch.fail(index, None, error)
 
-    def work(indices: list[int]) -> None:
+    lanes: list[list[Any]] = []  # per lane: the record and route it is running
+
+    def work(indices: list[int], lane: list[Any]) -> None:
         for index in indices:
             if index >= batch.stop_at:
                 return
-            if not _run_record(batch, index, runs[batch.masks[index]]):
+            if not _run_record(batch, index, runs[batch.masks[index]], lane):
                 return
+        lane.clear()
 
-    from concurrent.futures import ThreadPoolExecutor  # only concurrent routers load it
+    from concurrent.futures import ThreadPoolExecutor, wait  # only concurrent routers load it
 
-    with ThreadPoolExecutor(max_workers=batch.settings.max_concurrency) as pool:
-        for future in [pool.submit(work, indices) for indices in groups.values()]:
+    pool = ThreadPoolExecutor(max_workers=batch.settings.max_concurrency)
+    overran = False
+    try:
+        futures = []
+        for indices in groups.values():
+            lanes.append([])
+            futures.append(pool.submit(work, indices, lanes[-1]))
+        done, pending = wait(futures, timeout=batch.time_left())
+        for future in done:
             future.result()
+        if pending:  # a handler still running at the deadline: its record fails
+            overran = True
+            seconds = batch.deadline.margin if batch.deadline is not None else 0.0
+            for lane in lanes:
+                if lane:
+                    index, route = lane
+                    batch.fail(index, route, HandlerTimeoutError(route, seconds))
+                    batch.defer(index + 1)
+            with batch.lock:
+                batch.closed = True
+    finally:
+        # A lane that overran keeps its thread until its handler returns; nothing waits.
+        pool.shutdown(wait=not overran, cancel_futures=True)
 
 
 def run_batch(
@@ -375,20 +468,25 @@ def _result(
     started: float,
 ) -> BatchResult:
     count = len(batch.records)
-    lowest = min(batch.failures) if batch.failures else count
+    with batch.lock:
+        batch.closed = True  # a lane that overran its deadline changes nothing from here
+    lowest = min(min(batch.failures, default=count), batch.deferred_at)
     # A record that matched a route and did not fail succeeded if all of its handlers
-    # completed, else it was not attempted. Only a failure skips work (stop mode skips what
-    # follows it; continue mode skips nothing), so without failures every matched record
-    # succeeded: the usual batch is not counted record by record.
+    # completed; else it was deferred (at or after the point where time ran out) or not
+    # attempted (skipped after an earlier failure, in stop mode). Only a failure or the
+    # deadline skips work, so without either every matched record succeeded: the usual
+    # batch is not counted record by record.
     succeeded = batch.matched
-    not_attempted = 0
-    if batch.failures:
+    not_attempted = deferred = 0
+    if batch.failures or batch.deferred_at < count:
         succeeded = 0
         needed = batch.needed
         for index, (mask, ran) in enumerate(zip(batch.masks, batch.ran, strict=True)):
             if mask and index not in batch.failures:
                 if ran == needed[mask]:
                     succeeded += 1
+                elif index >= batch.deferred_at:
+                    deferred += 1
                 else:
                     not_attempted += 1
     return BatchResult(
@@ -398,6 +496,8 @@ def _result(
         succeeded=succeeded,
         failed=len(batch.failures),
         not_attempted=not_attempted,
+        deferred=deferred,
+        deferred_reason=batch.deadline.reason() if deferred and batch.deadline else None,
         failures=tuple(batch.failures[i] for i in sorted(batch.failures)),
         reported=_reported(batch, lowest),
         iterator_age=_iterator_age(batch.records),
