@@ -36,6 +36,7 @@ PINNED = {
     "--parallelization-factor",
     "--tumbling-window",
     "--on-failure",
+    "--function-timeout",
     "--checkpoint",
     "--until-idle",
     "--max-records",
@@ -81,20 +82,28 @@ def _module(project: Path, source: str) -> str:
     return name
 
 
+def _argv(handler: str, table: str, aws_settings: dict[str, Any]) -> list[str]:
+    """The arguments of ``streamflow run HANDLER`` on ``table`` of the test's moto server."""
+    endpoint = aws_settings["endpoint_url"]
+    return [handler, "--table", table, "--endpoint-url", endpoint, "--region", "us-east-1"]
+
+
 def _command(handler: str, table: str, aws_settings: dict[str, Any]) -> list[str]:
     """``streamflow run HANDLER`` on ``table`` of the test's moto server, as a process."""
-    return [
-        sys.executable,
-        "-m",
-        "streamflow.runner",
-        handler,
-        "--table",
-        table,
-        "--endpoint-url",
-        aws_settings["endpoint_url"],
-        "--region",
-        "us-east-1",
-    ]
+    return [sys.executable, "-m", "streamflow.runner", *_argv(handler, table, aws_settings)]
+
+
+def _process(
+    handler: str, table: str, aws_settings: dict[str, Any], project: Path, *options: str
+) -> subprocess.CompletedProcess[str]:
+    """``streamflow run HANDLER ... --json-log`` on ``table``, run to its end in ``project``."""
+    return subprocess.run(
+        [*_command(handler, table, aws_settings), *options, "--json-log"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def _run(*argv: str) -> int:
@@ -141,7 +150,7 @@ def test_every_flag_reaches_run_as_its_option(
     argv += ["--batching-window", "1.5", "--starting-position", "LATEST"]
     argv += ["--filter", "insert.json", "--bisect-on-error", "--max-retries", "3"]
     argv += ["--max-record-age", "60", "--parallelization-factor", "2"]
-    argv += ["--tumbling-window", "0", "--on-failure", "failed.jsonl"]
+    argv += ["--tumbling-window", "0", "--on-failure", "failed.jsonl", "--function-timeout", "30"]
     argv += ["--checkpoint", "c.json", "--until-idle", "2", "--max-records", "7"]
     assert _run(*argv, "--quiet", "--json-log") == 2
     assert "stopped by the test" in capsys.readouterr().err
@@ -161,6 +170,7 @@ def test_every_flag_reaches_run_as_its_option(
         "parallelization_factor": 2,
         "tumbling_window": 0,
         "on_failure": "failed.jsonl",
+        "function_timeout": 30,
         "checkpoint": "c.json",
         "until_idle": 2.0,
         "max_records": 7,
@@ -281,6 +291,97 @@ def test_discarded_records_exit_1(aws_settings: dict[str, Any], project: Path) -
     assert code == 1
     [line] = (project / "failed.jsonl").read_text().splitlines()
     assert json.loads(line)["requestContext"]["condition"] == "RetryAttemptsExhausted"
+
+
+BASE_EXCEPTIONS = {
+    "cancelled-in-async-code": (
+        "import asyncio\n"
+        "async def work():\n"
+        "    asyncio.current_task().cancel()\n"
+        "    await asyncio.sleep(0)\n"
+        "def handler(event, context):\n"
+        "    return asyncio.run(work())\n",
+        "CancelledError: ",
+    ),
+    "system-exit": ("import sys\ndef handler(event, context):\n    sys.exit(3)\n", "SystemExit: 3"),
+    "custom-base-exception": (
+        "class Abort(BaseException):\n"
+        "    pass\n"
+        "def handler(event, context):\n"
+        "    raise Abort('stop')\n",
+        "Abort: stop",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(BASE_EXCEPTIONS))
+def test_a_base_exception_in_the_handler_fails_its_batch_and_the_run_ends_normally(
+    aws_settings: dict[str, Any], project: Path, capsys: Any, kind: str
+) -> None:
+    source, reason = BASE_EXCEPTIONS[kind]
+    table = _table(aws_settings, "A")
+    module = _module(project, source)
+    argv = _argv(f"{module}:handler", table, aws_settings)
+    argv += ["--max-retries", "1", "--on-failure", "failed.jsonl", "--until-idle", "0.3"]
+    code = _run(*argv, "--json-log")
+    err = capsys.readouterr().err
+    assert code == 1, err
+    assert "Traceback" not in err
+    events = [json.loads(line) for line in err.splitlines()]  # every line is JSON
+    failed = [e for e in events if e["event"] == "batch"]
+    assert [(e["status"], e["attempt"], e["reason"]) for e in failed] == [
+        ("failed", 1, reason),
+        ("failed", 2, reason),
+    ]
+    assert [e["event"] for e in events][-2:] == ["discarded", "summary"]
+    assert (events[-1]["failedInvocations"], events[-1]["exitCode"]) == (2, 1)
+    [line] = (project / "failed.jsonl").read_text().splitlines()
+    record = json.loads(line)
+    assert record["requestContext"]["approximateInvokeCount"] == 2
+    assert record["responseContext"]["functionError"] == "Unhandled"
+
+
+def test_a_keyboard_interrupt_in_the_handler_aborts_the_run_with_130(
+    aws_settings: dict[str, Any], project: Path, capsys: Any
+) -> None:
+    table = _table(aws_settings, "A")
+    module = _module(project, "def handler(event, context):\n    raise KeyboardInterrupt\n")
+    code = _run(*_argv(f"{module}:handler", table, aws_settings), "--until-idle", "5", "--json-log")
+    assert code == 130
+    events = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    assert events[-1]["event"] == "error"
+    assert events[-1]["message"] == "aborted"
+
+
+SLOW_ONCE = """
+import os, time
+
+def handler(event, context):
+    if not os.path.exists("first-call-done"):
+        open("first-call-done", "w").close()
+        time.sleep(1.5)  # past --function-timeout 1: the runner stops waiting at 1 s
+"""
+
+
+def test_an_invocation_past_the_function_timeout_fails_and_its_batch_is_retried(
+    aws_settings: dict[str, Any], project: Path
+) -> None:
+    table = _table(aws_settings, "A", "B")
+    module = _module(project, SLOW_ONCE)
+    options = ["--function-timeout", "1", "--until-idle", "0.3"]
+    done = _process(f"{module}:handler", table, aws_settings, project, *options)
+    assert done.returncode == 0, done.stderr
+    events = [json.loads(line) for line in done.stderr.splitlines()]
+    assert events[0]["options"]["functionTimeout"] == 1
+    batches = [e for e in events if e["event"] == "batch"]
+    assert [(b["status"], b["attempt"], b["records"]) for b in batches] == [
+        ("failed", 1, 2),
+        ("ok", 2, 2),
+    ]
+    assert batches[0]["reason"] == "Sandbox.Timedout: Task timed out after 1.00 seconds"
+    summary = events[-1]
+    assert summary["event"] == "summary"
+    assert (summary["invocations"], summary["failedInvocations"], summary["exitCode"]) == (2, 1, 0)
 
 
 @pytest.mark.parametrize(
@@ -494,8 +595,9 @@ def test_the_docs_list_every_option_with_its_default() -> None:
         ("import no_such_dependency_xyz\n", "ModuleNotFoundError: No module named", 1),
         ("x = 1\ndef handler(event, context):\n    return (\n", "SyntaxError:", 3),
         ("\nraise RuntimeError('boom at import')\n", "RuntimeError: boom at import", 2),
+        ("import sys\n\nsys.exit(4)\n", "SystemExit: 4", 3),
     ],
-    ids=["missing-dependency", "syntax-error", "raises"],
+    ids=["missing-dependency", "syntax-error", "raises", "exits"],
 )
 def test_a_handler_module_that_fails_to_import_is_a_typed_error_naming_where(
     source: str, message: str, line: int, project: Path, capsys: Any
@@ -552,20 +654,8 @@ def test_the_handlers_logging_goes_to_stdout_so_json_log_stays_json(
 ) -> None:
     table = _table(aws_settings, "K0")
     (project / "failing.py").write_text(textwrap.dedent(ROUTER_FAILING))
-    done = subprocess.run(
-        [
-            *_command("failing:router", table, aws_settings),
-            "--max-retries",
-            "0",
-            "--until-idle",
-            "0.3",
-            "--json-log",
-        ],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    options = ["--max-retries", "0", "--until-idle", "0.3"]
+    done = _process("failing:router", table, aws_settings, project, *options)
     assert done.returncode == 1, done.stderr
     events = [json.loads(line) for line in done.stderr.splitlines()]  # every line is JSON
     assert [e["event"] for e in events][-2:] == ["discarded", "summary"]

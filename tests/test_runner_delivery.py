@@ -4,12 +4,14 @@ so that failures and timing are exact)."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
 import json
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -222,18 +224,43 @@ def test_an_exception_fails_and_retries_the_whole_batch_with_backoff() -> None:
     assert [b["attempt"] for b in failed] == [1, 2]
 
 
-def test_exhausted_retries_write_lambdas_on_failure_record_and_move_on(tmp_path: Any) -> None:
-    on_failure = tmp_path / "failed.jsonl"
-    double, shard, records = _shard_with(3)
+class Poisoned(NamedTuple):
+    """A shard whose first records fail, and a handler that records what it gets."""
+
+    double: StreamsDouble
+    shard: str
+    records: list[str]  # the first records; a batch holding records[0] fails
+    after: str  # one more record, which succeeds
+    delivered: list[list[str]]  # the sequence numbers of each batch delivered
+    handler: Any
+
+
+def _poisoned(count: int, fail: Callable[[], object]) -> Poisoned:
+    """``count`` records then one more, and a handler that calls ``fail`` on every batch
+    holding the first record."""
+    double, shard, records = _shard_with(count)
     after = double.put(shard, {"PK": "Z", "SK": "A"})
     delivered: list[list[str]] = []
 
     def handler(event: dict[str, Any], context: Any) -> Any:
         delivered.append(_sequences(event))
         if records[0] in delivered[-1]:
-            raise ValueError("poison")
+            fail()
         return None
 
+    return Poisoned(double, shard, records, after, delivered, handler)
+
+
+def _raise(exc: BaseException) -> Callable[[], object]:
+    def raiser() -> None:
+        raise exc
+
+    return raiser
+
+
+def test_exhausted_retries_write_lambdas_on_failure_record_and_move_on(tmp_path: Any) -> None:
+    on_failure = tmp_path / "failed.jsonl"
+    double, shard, records, after, delivered, handler = _poisoned(3, _raise(ValueError("poison")))
     summary = run_on(
         double, handler, batch_size=3, max_retries=2, on_failure=str(on_failure), until_idle=0.2
     )
@@ -271,6 +298,102 @@ def test_exhausted_retries_write_lambdas_on_failure_record_and_move_on(tmp_path:
         "batchSize": 3,
         "streamArn": double.stream_arn,
     }
+
+
+class Abort(BaseException):
+    """A handler's own BaseException that is not an Exception."""
+
+
+def _cancelled() -> None:
+    """Raise asyncio.CancelledError from async code, as a handler that runs its work with
+    ``asyncio.run`` sees it when a task it awaits is cancelled."""
+
+    async def work() -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        task.cancel()
+        await asyncio.sleep(0)
+
+    asyncio.run(work())
+
+
+RAISED: dict[str, tuple[Any, str]] = {
+    "exception": (_raise(ValueError("no")), "ValueError: no"),
+    "cancelled-in-async-code": (_cancelled, "CancelledError: "),
+    "system-exit": (_raise(SystemExit(3)), "SystemExit: 3"),
+    "generator-exit": (_raise(GeneratorExit("closed")), "GeneratorExit: closed"),
+    "custom-base-exception": (_raise(Abort("stop")), "Abort: stop"),
+}
+
+
+@pytest.mark.parametrize("kind", list(RAISED))
+def test_whatever_a_handler_raises_is_a_function_error_that_fails_its_batch(
+    tmp_path: Any, kind: str
+) -> None:
+    raiser, reason = RAISED[kind]
+    on_failure = tmp_path / "failed.jsonl"
+    double, _, records, after, delivered, handler = _poisoned(2, raiser)
+    log = io.StringIO()
+    summary = run_on(
+        double,
+        handler,
+        batch_size=2,
+        max_retries=1,
+        on_failure=str(on_failure),
+        until_idle=0.2,
+        log=log,
+    )
+    assert delivered == [records, records, [after]]  # tried, retried, discarded; the run goes on
+    assert (summary.invocations, summary.failed_invocations) == (3, 2)
+    assert (summary.records_discarded, summary.exit_code) == (2, 1)
+    [line] = _lines(on_failure)
+    assert line["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert line["requestContext"]["approximateInvokeCount"] == 2
+    assert line["responseContext"]["functionError"] == "Unhandled"
+    events = [json.loads(text) for text in log.getvalue().splitlines()]
+    batches = [
+        (e["status"], e["attempt"], e.get("reason")) for e in events if e["event"] == "batch"
+    ]
+    assert batches == [("failed", 1, reason), ("failed", 2, reason), ("ok", 1, None)]
+    assert [e["event"] for e in events if e["event"] in ("discarded", "summary", "error")] == [
+        "discarded",
+        "summary",
+    ]
+    assert events[-1]["event"] == "summary"
+    assert events[-1]["exitCode"] == 1
+
+
+def test_a_handlers_keyboard_interrupt_still_interrupts_the_run() -> None:
+    double, _, _ = _shard_with(1)
+
+    def handler(event: dict[str, Any], context: Any) -> Any:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_on(double, handler, until_idle=5)
+
+
+def test_a_router_whose_async_handler_is_cancelled_fails_only_as_a_failed_batch(
+    tmp_path: Any,
+) -> None:
+    on_failure = tmp_path / "failed.jsonl"
+    double, _, records = _shard_with(2)
+    router = Router()
+
+    @router.on(Filter.insert())
+    async def cancelled(record: StreamRecord) -> None:
+        raise asyncio.CancelledError
+
+    log = io.StringIO()
+    summary = run_on(
+        double, router, max_retries=1, on_failure=str(on_failure), until_idle=0.2, log=log
+    )
+    assert (summary.records_discarded, summary.exit_code) == (2, 1)
+    [line] = _lines(on_failure)
+    assert line["DDBStreamBatchInfo"]["startSequenceNumber"] == records[0]
+    events = [json.loads(text)["event"] for text in log.getvalue().splitlines()]
+    assert "error" not in events
+    assert events[-1] == "summary"
 
 
 def test_partial_failures_that_exhaust_retries_discard_from_the_failed_record(

@@ -37,6 +37,7 @@ def run(
     parallelization_factor: int = 1,
     tumbling_window: int = 0,
     on_failure: str | None = None,
+    function_timeout: int = 900,
     checkpoint: str | None = None,
     until_idle: float | None = None,
     max_records: int | None = None,
@@ -82,6 +83,11 @@ def run(
             (TumblingWindowInSeconds).
         on_failure: a JSON Lines file receiving Lambda's on-failure record for each
             discarded batch (DestinationConfig.OnFailure).
+        function_timeout: seconds an invocation may run, 1 to 900 (the function's
+            Timeout): the context's ``get_remaining_time_in_millis()`` counts down from it,
+            and an invocation still running at its end fails as Lambda's timeout does
+            (``Sandbox.Timedout``), its whole batch retried. Locally the handler cannot be
+            stopped: it runs on, and what it returns is ignored.
         checkpoint: a JSON file keeping each shard's position across runs; without it the
             run starts from ``starting_position`` every time.
         until_idle: return after this many seconds without new records (and nothing left to

@@ -77,7 +77,8 @@ class Lane:
         invokes: invocations that included the head record.
         splits: sizes of the next batches after a bisection, first to last.
         retry_at: do not invoke before this (monotonic) time: the retry backoff.
-        last_function_error: whether the last failed invocation raised (``None``: none).
+        last_function_error: whether the last failed invocation was a function error (it
+            raised or timed out; ``None``: none).
     """
 
     __slots__ = (

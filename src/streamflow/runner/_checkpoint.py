@@ -27,10 +27,11 @@ Format (``version`` 1)::
     }
 
 ``sequenceNumber`` is the last record processed (delivered, filtered out or discarded); the
-runner resumes AFTER_SEQUENCE_NUMBER it. ``null`` means the shard was started at LATEST and
-nothing has arrived since; ``latestSince`` then says when, and a restart reads the shard from
-TRIM_HORIZON, skipping records created before that second, so that records written while
-the runner was down are not lost. ``finished`` marks a closed shard that was read to its end
+runner resumes AFTER_SEQUENCE_NUMBER it. ``null`` means no record was processed yet: with
+``latestSince``, the shard was started at LATEST at that time, and a restart reads the shard
+from TRIM_HORIZON, skipping records created before that second, so that records written while
+the runner was down are not lost; without it, the shard started from TRIM_HORIZON and is read
+from there again. ``finished`` marks a closed shard that was read to its end
 (or skipped, when starting at LATEST). ``window`` appears only with tumbling windows.
 """
 
@@ -45,6 +46,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from streamflow.codec._wire import json_type
 from streamflow.errors import RunnerConfigError
 
 __all__ = ["CheckpointStore", "ShardCheckpoint"]
@@ -125,20 +127,104 @@ class CheckpointStore:
 
 
 def _read(path: str) -> dict[str, Any]:
+    """The checkpoint document in ``path``, checked whole before the run uses any of it.
+
+    Raises:
+        RunnerConfigError: the file cannot be read, is not JSON, or is not a valid
+            checkpoint document: naming the file, the place (``["streams"][...]``) and
+            what is wrong there.
+    """
     try:
         with open(path, encoding="utf-8") as handle:
             data = json.load(handle)
     except (OSError, ValueError) as exc:
         raise RunnerConfigError("checkpoint", f"cannot read {path}: {exc}") from None
-    if (
-        not isinstance(data, dict)
-        or data.get("version") != VERSION
-        or not isinstance(data.get("streams"), dict)
-    ):
+    except RecursionError:
         raise RunnerConfigError(
-            "checkpoint", f"{path} is not a streamflow checkpoint file (version {VERSION})"
+            "checkpoint", f"cannot read {path}: it nests too deeply to be a checkpoint"
+        ) from None
+    version = data.get("version") if isinstance(data, dict) else None
+    if not isinstance(data, dict) or type(version) is not int or version != VERSION:
+        found = f"version {_shown(version)}" if isinstance(data, dict) else json_type(data)
+        raise RunnerConfigError(
+            "checkpoint",
+            f"cannot read {path}: not a streamflow checkpoint file (version {VERSION}); "
+            f"found {found}",
         )
+    problem = _problem(data)
+    if problem is not None:
+        raise RunnerConfigError("checkpoint", f"cannot read {path}: {problem}")
     return data
+
+
+def _problem(data: dict[str, Any]) -> str | None:
+    """What is wrong with a checkpoint document, and where; ``None`` if nothing is. Every
+    field the runner reads must have the type it needs; unknown fields are left alone."""
+    streams = data.get("streams")
+    if not isinstance(streams, dict):
+        return f'["streams"] must be an object, got {json_type(streams)}'
+    for arn, stream in streams.items():
+        at = f'["streams"][{json.dumps(arn)}]'
+        if not isinstance(stream, dict):
+            return f"{at} must be an object, got {json_type(stream)}"
+        if not isinstance(stream.get("table"), str):
+            return f'{at}["table"] must be a table name, got {_shown(stream.get("table"))}'
+        shards = stream.get("shards")
+        if not isinstance(shards, dict):
+            return f'{at}["shards"] must be an object, got {json_type(shards)}'
+        for shard_id, entry in shards.items():
+            problem = _shard_problem(entry, f'{at}["shards"][{json.dumps(shard_id)}]')
+            if problem is not None:
+                return problem
+    return None
+
+
+def _shard_problem(entry: object, at: str) -> str | None:
+    if not isinstance(entry, dict):
+        return f"{at} must be an object, got {json_type(entry)}"
+    if "sequenceNumber" not in entry or "finished" not in entry:
+        return f'{at} must hold "sequenceNumber" and "finished"'
+    sequence = entry["sequenceNumber"]
+    if sequence is not None and not (
+        isinstance(sequence, str) and sequence.isascii() and sequence.isdigit()
+    ):
+        return f'{at}["sequenceNumber"] must be a sequence number or null, got {_shown(sequence)}'
+    if not isinstance(entry["finished"], bool):
+        return f'{at}["finished"] must be true or false, got {_shown(entry["finished"])}'
+    for name in ("latestSince", "updatedAt"):
+        if entry.get(name) is not None and not _is_time(entry[name]):
+            return f"{at}[{json.dumps(name)}] {_NOT_A_TIME}, got {_shown(entry[name])}"
+    window = entry.get("window")
+    if window is None:
+        return None
+    if not isinstance(window, dict):
+        return f'{at}["window"] must be an object or null, got {json_type(window)}'
+    if not _is_time(window.get("start")):
+        return f'{at}["window"]["start"] {_NOT_A_TIME}, got {_shown(window.get("start"))}'
+    if not isinstance(window.get("state", {}), dict):
+        return f'{at}["window"]["state"] must be an object, got {json_type(window["state"])}'
+    return None
+
+
+_NOT_A_TIME = "must be a UTC time such as 2025-01-01T12:00:00Z"
+
+
+def _is_time(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        _parse_time(value)
+    except (ValueError, OverflowError):
+        return False
+    return True
+
+
+def _shown(value: object) -> str:
+    """The value as JSON, shortened; an object or array by its type."""
+    if isinstance(value, (dict, list)):
+        return json_type(value)
+    text = json.dumps(value)
+    return text if len(text) <= 60 else text[:56] + '..."'
 
 
 def _write_atomically(path: str, text: str) -> None:

@@ -7,9 +7,11 @@
   stream was disabled and fully read);
 * ``1``: records were discarded (retries exhausted or too old; see ``--on-failure``);
 * ``2``: the run could not start or could not go on (bad option, handler or filter; no such
-  table or stream; an AWS error retrying cannot fix; a checkpoint file that cannot be
-  written);
-* ``130``: aborted by a second Ctrl-C.
+  table or stream; an AWS error retrying cannot fix; a checkpoint file that cannot be read
+  or written);
+* ``130``: aborted by a second Ctrl-C (or a handler that raised ``KeyboardInterrupt``).
+
+Whatever else a handler raises fails its invocation, as in Lambda, and the run goes on.
 """
 
 from __future__ import annotations
@@ -145,7 +147,9 @@ def _run(args: argparse.Namespace) -> int:
     except OSError as exc:
         _error(args, f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
         return EXIT_ERROR
-    except Exception as exc:
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # a bug, not a handler's failure: the run cannot go on
         _error(args, f"{type(exc).__name__}: {exc}", trace=exc)
         return EXIT_ERROR
     return summary.exit_code

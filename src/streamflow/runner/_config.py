@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from streamflow.runner._invoke import MAX_TIMEOUT
 from streamflow.runner._option import Option, declared, option
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ MAX_WINDOW_STATE_BYTES = 1024 * 1024
 # The sections of ``streamflow run --help`` (``--table`` is in the command's own).
 AWS = "AWS"
 ESM = "event source mapping (Lambda's names in brackets)"
+FUNCTION = "function (Lambda's names in brackets)"
 LOCAL = "local run"
 
 
@@ -194,6 +196,19 @@ class RunnerConfig:
             help="append Lambda's on-failure record of each discarded batch [DestinationConfig]",
             group=ESM,
             metavar="FILE.jsonl",
+            reported=True,
+        ),
+    )
+    function_timeout: int = field(
+        default=MAX_TIMEOUT,
+        metadata=option(
+            kind="int",
+            low=1,
+            high=MAX_TIMEOUT,
+            help="{low}-{high} seconds an invocation may run before it fails as timed out "
+            "[Timeout] ({default})",
+            group=FUNCTION,
+            metavar="S",
             reported=True,
         ),
     )

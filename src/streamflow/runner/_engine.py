@@ -23,6 +23,7 @@ from streamflow.runner._invoke import LambdaHandler, OnFailureLog
 from streamflow.runner._shard import ShardWorker
 from streamflow.runner._shared import ReadBudget, Shared, StartPosition
 from streamflow.runner._status import Reporter, RunSummary, Stats
+from streamflow.runner._timeout import Invoker
 
 __all__ = ["Engine"]
 
@@ -156,7 +157,7 @@ class Engine:
             table=config.table,
             region=parts[3] if len(parts) > 5 else "us-east-1",
             account=parts[4] if len(parts) > 5 else "000000000000",
-            handler=self.handler,
+            invoker=Invoker(self.handler, timeout=config.function_timeout),
             matches=self.matches,
             partition_key=description.partition_key,
             checkpoints=checkpoints,
@@ -200,6 +201,7 @@ class Engine:
             self._report_stopping()
         finally:
             self._stop_workers()
+            shared.invoker.close()
             self.reporter.close()
         if shared.fatal is not None:
             raise _as_runner_error(shared.fatal)
@@ -230,6 +232,9 @@ class Engine:
                     self.finished.add(shard_id)
                     progress = True
                     continue
+                # _position may have just checkpointed a LATEST start: the worker keeps its
+                # time in every checkpoint until a record is processed.
+                checkpoint = self.shared.checkpoints.get(self.shared.stream_arn, shard_id)
                 worker = ShardWorker(self.shared, shard, position, checkpoint)
                 self.workers[shard_id] = worker
                 worker.thread.start()
@@ -242,7 +247,10 @@ class Engine:
                 return StartPosition("AFTER_SEQUENCE_NUMBER", checkpoint.sequence_number)
             if checkpoint.latest_since is not None:
                 return StartPosition("TRIM_HORIZON", skip_before=checkpoint.latest_since)
-            return StartPosition("LATEST")
+            # Checkpointed before its first record was processed (a tumbling window's state
+            # is kept after every invocation, a failed one included): it started from the
+            # trim horizon, so nothing is passed over.
+            return StartPosition("TRIM_HORIZON")
         if (
             self.first_run
             and shard.shard_id in self.initial

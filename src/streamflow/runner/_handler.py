@@ -30,7 +30,9 @@ def load_handler(spec: str) -> object:
     The current directory is put on ``sys.path`` first, as ``python -m`` would.
 
     Raises:
-        RunnerConfigError: the spec is malformed, or the module or attribute is missing.
+        RunnerConfigError: the spec is malformed, the module or attribute is missing, or
+            importing the module raised (anything but ``KeyboardInterrupt``, ``SystemExit``
+            included, as a handler's own exceptions are).
     """
     module_name, sep, attribute = spec.partition(":")
     if not sep or not module_name or not attribute:
@@ -49,7 +51,9 @@ def load_handler(spec: str) -> object:
                 "PYTHONPATH)",
             ) from None
         raise _import_failed(module_name, exc) from exc
-    except Exception as exc:  # the module's own code failed (Lambda: Runtime.ImportModuleError)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # the module's own code failed (Runtime.ImportModuleError)
         raise _import_failed(module_name, exc) from exc
     for part in attribute.split("."):
         try:

@@ -14,6 +14,8 @@ from typing import Any, Literal, Protocol
 
 __all__ = [
     "FUNCTION_NAME",
+    "MAX_TIMEOUT",
+    "TIMEOUT_ERROR",
     "Condition",
     "LambdaContext",
     "LambdaHandler",
@@ -22,7 +24,7 @@ __all__ = [
     "call_handler",
     "interpret_response",
     "on_failure_record",
-    "timed_call",
+    "timed_out",
 ]
 
 
@@ -38,9 +40,11 @@ Condition = Literal["RetryAttemptsExhausted", "RecordAgeExceeded"]
 """Why Lambda gave up on a batch, as its on-failure record says."""
 
 FUNCTION_NAME = "streamflow-local"
-TIMEOUT_SECONDS = 900.0
-"""What ``get_remaining_time_in_millis`` counts down from: Lambda's largest timeout, since the
-runner never stops a handler."""
+MAX_TIMEOUT = 900
+"""Lambda's largest function timeout (seconds), the default of ``--function-timeout``."""
+
+TIMEOUT_ERROR = "Sandbox.Timedout"
+"""Lambda's ``errorType`` for an invocation stopped at the function's timeout."""
 
 
 class LambdaContext:
@@ -55,14 +59,20 @@ class LambdaContext:
         log_group_name: ``/aws/lambda/streamflow-local``.
         log_stream_name: a log stream name in Lambda's format.
 
-    >>> context = LambdaContext(region="eu-west-1", account="123456789012")
+    Args:
+        region: the stream's Region.
+        account: the stream's account.
+        timeout: the function timeout in seconds, counted from the context's creation (the
+            start of the invocation).
+
+    >>> context = LambdaContext(region="eu-west-1", account="123456789012", timeout=60)
     >>> context.invoked_function_arn
     'arn:aws:lambda:eu-west-1:123456789012:function:streamflow-local'
-    >>> 0 < context.get_remaining_time_in_millis() <= 900_000
+    >>> 59_000 < context.get_remaining_time_in_millis() <= 60_000
     True
     """
 
-    def __init__(self, *, region: str, account: str, timeout: float = TIMEOUT_SECONDS) -> None:
+    def __init__(self, *, region: str, account: str, timeout: float = MAX_TIMEOUT) -> None:
         self.function_name = FUNCTION_NAME
         self.function_version = "$LATEST"
         self.invoked_function_arn = function_arn(region, account)
@@ -77,10 +87,11 @@ class LambdaContext:
         self._deadline = time.monotonic() + timeout
 
     def get_remaining_time_in_millis(self) -> int:
-        """Milliseconds left before the (never enforced) timeout.
+        """Milliseconds left of this invocation before the function timeout stops it.
 
         Returns:
-            The remaining time, counting down from 900 000 at the start of the invocation.
+            The remaining time, counting down from the timeout (``--function-timeout``, 900
+            seconds by default) at the start of the invocation; 0 once it has passed.
         """
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
@@ -98,8 +109,11 @@ class Outcome:
 
     ``ok``: every record succeeded. ``partial``: ``batchItemFailures`` named records; Lambda
     checkpoints before the lowest (``failed_index`` in the batch) and retries from there.
-    ``failed``: the whole batch failed; ``error`` is the exception the handler raised, if it
-    raised (a function error), else ``reason`` says which response rule was broken.
+    ``failed``: the whole batch failed; ``reason`` says why. ``function_error`` is Lambda's
+    ``errorType`` when the invocation itself failed (a function error, ``functionError:
+    "Unhandled"``): the class name of what the handler raised (``error``), or
+    ``Sandbox.Timedout`` when it ran past the function timeout; ``None`` when the handler
+    returned a response, and a failure broke a response rule.
     """
 
     status: Literal["ok", "partial", "failed"]
@@ -107,6 +121,7 @@ class Outcome:
     reason: str | None = None
     error: BaseException | None = None
     state: dict[str, Any] | None = None
+    function_error: str | None = None
 
 
 def call_handler(
@@ -117,25 +132,38 @@ def call_handler(
     sequence_numbers: Sequence[str],
     windowed: bool,
 ) -> Outcome:
-    """Invoke ``handler`` once and judge its response; an exception fails the whole batch."""
+    """Invoke ``handler`` once and judge its response.
+
+    Whatever the handler raises is a function error that fails the whole batch, as Lambda's
+    runtime reports any exception: ``asyncio.CancelledError``, ``SystemExit`` (Lambda's
+    ``Runtime.ExitError``), ``GeneratorExit`` and every other ``BaseException`` included.
+
+    Raises:
+        KeyboardInterrupt: the one exception that is not the handler's failure but an
+            operator's Ctrl-C (Lambda never raises it): it still interrupts the run.
+    """
     try:
         response = handler(event, context)
-    except (Exception, SystemExit) as exc:  # SystemExit: Lambda's Runtime.ExitError
-        return Outcome("failed", reason=f"{type(exc).__name__}: {exc}", error=exc)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # any raise is a function error, as in Lambda
+        name = type(exc).__name__
+        return Outcome("failed", reason=f"{name}: {exc}", error=exc, function_error=name)
     return interpret_response(response, sequence_numbers, windowed=windowed)
 
 
-def timed_call(
-    handler: LambdaHandler,
-    event: dict[str, Any],
-    context: Any,
-    numbers: list[str],
-    windowed: bool,
-) -> tuple[Outcome, float]:
-    """:func:`call_handler`, and how long it took (seconds)."""
-    started = time.perf_counter()
-    outcome = call_handler(handler, event, context, sequence_numbers=numbers, windowed=windowed)
-    return outcome, time.perf_counter() - started
+def timed_out(timeout: float) -> Outcome:
+    """The outcome of an invocation stopped at the function timeout: a function error with
+    Lambda's ``errorType`` and message.
+
+    >>> timed_out(3).reason
+    'Sandbox.Timedout: Task timed out after 3.00 seconds'
+    """
+    return Outcome(
+        "failed",
+        reason=f"{TIMEOUT_ERROR}: Task timed out after {timeout:.2f} seconds",
+        function_error=TIMEOUT_ERROR,
+    )
 
 
 def interpret_response(
@@ -155,14 +183,16 @@ def interpret_response(
 
     >>> interpret_response({"batchItemFailures": []}, ["11", "12"]).status
     'ok'
-    >>> interpret_response({"batchItemFailures": [{"itemIdentifier": "12"}]}, ["11", "12"])
-    Outcome(status='partial', failed_index=1, reason=None, error=None, state=None)
+    >>> failures = {"batchItemFailures": [{"itemIdentifier": "12"}]}
+    >>> outcome = interpret_response(failures, ["11", "12"])
+    >>> outcome.status, outcome.failed_index
+    ('partial', 1)
     >>> interpret_response({"batchItemFailures": [{"itemIdentifier": ""}]}, ["11"]).reason
     'batchItemFailures[0].itemIdentifier is empty or null'
     """
     try:
         json.dumps(response)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         return Outcome("failed", reason=f"the response is not JSON (Runtime.MarshalError): {exc}")
     state: dict[str, Any] | None = None
     if windowed:

@@ -4,10 +4,12 @@ The loop, as an event source mapping runs it for one shard:
 
 1. poll GetRecords when the buffer has room (see :mod:`._reader`);
 2. buffer the records, filtered, in Lambda's shape; checkpoint past a filtered-out prefix;
-3. hand each lane's next due batch to the handler (inline, or on a thread per lane when the
-   parallelization factor is above 1) and apply Lambda's response rules: success, partial
-   failure (retry from the lowest failed record), failure (bisect, or retry with backoff
-   until MaximumRetryAttempts, then discard to the on-failure file: see :mod:`._retry`);
+3. hand each lane's next due batch to the handler, on an invoker thread (see
+   :mod:`._timeout`): waiting for it until it returns or times out, or, when the
+   parallelization factor is above 1, collecting each lane's result as it comes; then apply
+   Lambda's response rules: success, partial failure (retry from the lowest failed record),
+   failure (bisect, or retry with backoff until MaximumRetryAttempts, then discard to the
+   on-failure file: see :mod:`._retry`);
 4. checkpoint the done prefix of the buffer, durably, after every completed batch;
 5. once the shard is closed and drained, close its tumbling window and report it finished,
    so that its children may start.
@@ -17,7 +19,6 @@ from __future__ import annotations
 
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from streamflow.runner._aws import Stopped
@@ -25,10 +26,11 @@ from streamflow.runner._batcher import DONE, INFLIGHT, PENDING, Entry, Lane, Sha
 from streamflow.runner._checkpoint import ShardCheckpoint
 from streamflow.runner._config import MAX_PAYLOAD_BYTES
 from streamflow.runner._discovery import Shard
-from streamflow.runner._invoke import LambdaContext, Outcome, timed_call
+from streamflow.runner._invoke import LambdaContext, Outcome
 from streamflow.runner._reader import ShardReader
 from streamflow.runner._retry import Retries
 from streamflow.runner._shared import Shared, StartPosition
+from streamflow.runner._timeout import Invocation
 from streamflow.runner._window import Window
 
 __all__ = ["ShardWorker"]
@@ -75,7 +77,7 @@ class ShardWorker:
         self.retries = Retries(shared, shard.shard_id)
         self.checkpoint_sequence = checkpoint.sequence_number if checkpoint else None
         self.latest_since = checkpoint.latest_since if checkpoint else None
-        self.inflight: dict[int, tuple[_Batch, Future[tuple[Outcome, float]]]] = {}
+        self.inflight: dict[int, tuple[_Batch, Invocation]] = {}
         self.kick = threading.Event()
         self.busy = True
         self.finished = False
@@ -83,11 +85,6 @@ class ShardWorker:
         self.thread = threading.Thread(
             target=self.run, name=f"streamflow-{shard.shard_id[-12:]}", daemon=True
         )
-        self._executor: ThreadPoolExecutor | None = None
-        if config.parallelization_factor > 1:
-            self._executor = ThreadPoolExecutor(
-                max_workers=config.parallelization_factor, thread_name_prefix="streamflow-lane"
-            )
 
     @property
     def idle(self) -> bool:
@@ -119,8 +116,6 @@ class ShardWorker:
             shared.fatal = shared.fatal or exc
             shared.stopping.set()
         finally:
-            if self._executor is not None:
-                self._executor.shutdown(wait=False)
             self.busy = False
             shared.wake.set()
 
@@ -139,6 +134,7 @@ class ShardWorker:
         moments = [now + 0.5]
         if self.reader.can_read(len(self.buffer) < self.capacity):
             moments.append(self.reader.next_poll)
+        moments.extend(invocation.deadline for _, invocation in self.inflight.values())
         for lane in self.buffer.lanes:
             if not lane.busy and lane.retry_at > now:
                 moments.append(lane.retry_at)
@@ -166,10 +162,10 @@ class ShardWorker:
 
     def _drain(self) -> None:
         """Stopping: let the batches in flight complete and checkpoint; start nothing new."""
-        for batch, future in list(self.inflight.values()):
-            outcome, duration = future.result()
+        for batch, invocation in list(self.inflight.values()):
+            invocation.wait()  # until its timeout at most
             del self.inflight[batch.lane.index]
-            self._complete(batch, outcome, duration)
+            self._complete(batch, *invocation.result())
 
     # --- invoking ----------------------------------------------------------------------------
 
@@ -227,28 +223,36 @@ class ShardWorker:
                     terminated_early=batch.terminated_early,
                 )
             )
-        context = LambdaContext(region=shared.region, account=shared.account)
-        numbers = [entry.text for entry in batch.entries]
-        call = (shared.handler, event, context, numbers, windowed)
-        if self._executor is None:
-            self._complete(batch, *timed_call(*call))
-            return
-        future = self._executor.submit(timed_call, *call)
-        future.add_done_callback(lambda _: self.kick.set())
-        self.inflight[lane.index] = (batch, future)
+        context = LambdaContext(
+            region=shared.region, account=shared.account, timeout=shared.config.function_timeout
+        )
+        inline = shared.config.parallelization_factor == 1
+        invocation = shared.invoker.start(
+            event,
+            context,
+            sequence_numbers=[entry.text for entry in batch.entries],
+            windowed=windowed,
+            on_done=None if inline else self.kick.set,
+        )
+        if inline:  # one lane: nothing else to do until it returns or times out
+            invocation.wait()
+            self._complete(batch, *invocation.result())
+        else:
+            self.inflight[lane.index] = (batch, invocation)
 
     def _collect(self) -> None:
-        for index, (batch, future) in list(self.inflight.items()):
-            if future.done():
+        now = time.monotonic()
+        for index, (batch, invocation) in list(self.inflight.items()):
+            if invocation.over(now):
                 del self.inflight[index]
-                self._complete(batch, *future.result())
+                self._complete(batch, *invocation.result())
 
     def _complete(self, batch: _Batch, outcome: Outcome, duration: float) -> None:
         lane, entries = batch.lane, batch.entries
         lane.busy = False
         self._report(batch, outcome, duration)
         if outcome.status != "ok":
-            lane.last_function_error = outcome.error is not None
+            lane.last_function_error = outcome.function_error is not None
         if batch.final:
             self._complete_final(batch, outcome)
         elif outcome.status == "ok":

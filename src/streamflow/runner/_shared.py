@@ -11,8 +11,9 @@ from typing import Any
 from streamflow.runner._aws import error_code
 from streamflow.runner._checkpoint import CheckpointStore
 from streamflow.runner._config import RunnerConfig
-from streamflow.runner._invoke import LambdaHandler, OnFailureLog
+from streamflow.runner._invoke import OnFailureLog
 from streamflow.runner._status import Reporter, Stats
+from streamflow.runner._timeout import Invoker
 
 __all__ = ["ReadBudget", "Shared", "StartPosition"]
 
@@ -41,7 +42,7 @@ class Shared:
     table: str
     region: str
     account: str
-    handler: LambdaHandler
+    invoker: Invoker
     matches: Callable[[Any], bool] | None
     partition_key: str | None
     checkpoints: CheckpointStore
