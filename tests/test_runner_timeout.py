@@ -262,3 +262,34 @@ def test_closing_ends_the_idle_threads() -> None:
     while threading.active_count() > before:
         assert time.monotonic() < deadline, "an invoker thread outlived close()"
         time.sleep(0.01)
+
+
+def test_a_router_under_the_function_timeout_defers_and_nothing_is_applied_twice() -> None:
+    """End to end: a Router whose records take longer than the function timeout allows
+    answers before it with the unstarted records deferred; the runner delivers them again,
+    and each record is applied exactly once, with no invocation timed out."""
+    from collections import Counter
+
+    from streamflow import Router, StreamRecord
+    from streamflow.filters import Filter
+
+    double = StreamsDouble()
+    shard = double.add_shard()
+    for index in range(8):
+        double.put(shard, {"PK": f"K{index}", "SK": "A"})
+    router = Router(time_margin=0.5)
+    applied: Counter[str] = Counter()
+
+    @router.on(Filter.events("INSERT"))
+    def slow(record: StreamRecord) -> None:
+        time.sleep(0.3)
+        applied[record.keys["PK"]] += 1
+
+    log = io.StringIO()
+    summary = run_on(double, router, batch_size=8, function_timeout=1, until_idle=0.2, log=log)
+    assert applied == Counter({f"K{index}": 1 for index in range(8)})
+    batches = [e for e in _events(log) if e.get("event") == "batch"]
+    assert len(batches) >= 3  # about two records fit in each 1 s invocation with 0.5 s kept
+    assert all(TIMED_OUT not in json.dumps(e) for e in batches)
+    assert summary.records_discarded == 0
+    assert {e["status"] for e in batches} <= {"ok", "partial"}  # deferred, never timed out
