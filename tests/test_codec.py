@@ -483,3 +483,160 @@ def test_item_size_follows_dynamodb_rules() -> None:
     assert item_size({"s": {"ab", "c"}}) == 1 + 3
     with pytest.raises(AttributeEncodeError):
         item_size({"x": object()})
+
+
+def test_item_size_counts_every_significant_digit_whatever_the_decimal_context() -> None:
+    # 38 significant digits: 20 bytes, not the 28 digits the default context would round to
+    assert item_size({"n": 10**37 + 1}) == 1 + (38 + 1) // 2 + 1
+    assert item_size({"n": Decimal("-0.00012300")}) == 1 + (3 + 1) // 2 + 1
+    assert item_size({"z": 0}) == 1 + (1 + 1) // 2 + 1
+    with decimal.localcontext() as context:
+        context.traps[decimal.Inexact] = context.traps[decimal.Rounded] = True
+        assert item_size({"n": 10**37 + 1}) == 21
+
+
+@pytest.mark.parametrize(
+    ("item", "path", "reason"),
+    [
+        ({"a": {"b": [1, object()]}}, "a.b[1]", "object has no DynamoDB form"),
+        ({"a": {"b": Decimal("1E+999999999999999999")}}, "a.b", "outside DynamoDB's range"),
+        ({"a": {1: "x"}}, "a", "map keys must be strings"),
+        ({"a": {"s": {1, "x"}}}, "a.s", "set mixes types"),
+        ({"a": ["\ud800"]}, "a[0]", "lone surrogate"),
+        ({"\ud800": 1}, "\ud800", "lone surrogate"),
+    ],
+)
+def test_item_size_errors_name_the_attribute_path(item: Any, path: str, reason: str) -> None:
+    with pytest.raises(AttributeEncodeError) as info:
+        item_size(item)
+    assert info.value.path == path
+    assert reason in info.value.reason
+
+
+def test_item_size_refuses_what_serialize_refuses_nesting_included() -> None:
+    deep: Any = 1
+    for _ in range(1000):
+        deep = {"a": deep}
+    for measure in (item_size, serialize_item):
+        with pytest.raises(AttributeEncodeError) as info:
+            measure({"d": deep})
+        assert info.value.path == "d" + ".a" * MAX_NESTING_DEPTH
+        assert "deeper than DynamoDB's 32 levels" in info.value.reason
+    for bad in (None, [("a", 1)]):
+        with pytest.raises(AttributeEncodeError, match="must be a mapping"):
+            item_size(bad)  # type: ignore[arg-type]
+    with pytest.raises(AttributeEncodeError, match="attribute names must be strings"):
+        item_size({7: 1})  # type: ignore[dict-item]
+
+
+# --- hostile numbers: exponents past what Decimal holds (issue 11, item 1) ------------------
+
+HUGE_EXPONENTS = ["1e99999999999999999999", "-2.5E+99999999999999999999", "1e-99999999999999999999"]
+
+
+@pytest.mark.parametrize("numbers", ["auto", "decimal", "float"])
+@pytest.mark.parametrize("text", HUGE_EXPONENTS)
+def test_a_huge_exponent_is_outside_dynamodbs_range_on_every_path(text: str, numbers: Any) -> None:
+    cases = [
+        (lambda: deserialize({"N": text}, numbers=numbers), ""),
+        (lambda: deserialize({"NS": ["1", text]}, numbers=numbers), "[1]"),
+        (lambda: deserialize({"L": [{"M": {"n": {"N": text}}}]}, numbers=numbers), "[0].n"),
+        (
+            lambda: deserialize_item({"a": {"N": text}}, numbers=numbers, path="NewImage"),
+            "NewImage.a",
+        ),
+    ]
+    for decode, path in cases:
+        with pytest.raises(AttributeDecodeError) as info:
+            decode()
+        assert info.value.path == path
+        assert "outside DynamoDB's range 1E-130 to 9.99E+125" in info.value.reason
+        assert text in info.value.reason
+
+
+@pytest.mark.parametrize(
+    "text", ["-0e-9999999999999999999", "0E+99999999999999999999", "000.000e-99999999999999999999"]
+)
+def test_zero_is_zero_whatever_its_exponent_as_0e_200_is(text: str) -> None:
+    # DynamoDB trims a number's zeros: the range 1E-130..9.99E+125 bounds numbers that are not 0
+    for other in (text, "0e-200"):
+        assert deserialize({"N": other}) == 0
+        assert type(deserialize({"N": other})) is int
+        assert deserialize({"N": other}, numbers="decimal") == Decimal(0)
+        assert deserialize({"N": other}, numbers="float") == 0.0
+        assert deserialize({"NS": [other, "1"]}) == {0, 1}
+
+
+def test_a_huge_exponent_under_a_context_that_does_not_trap_it() -> None:
+    with decimal.localcontext() as context:
+        context.traps[decimal.InvalidOperation] = False
+        with pytest.raises(AttributeDecodeError, match="outside DynamoDB's range"):
+            deserialize({"N": "1e99999999999999999999"})
+        assert deserialize({"N": "-0e-9999999999999999999"}) == 0
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        Decimal("1E+999999999999999999"),
+        Decimal("-1E-999999999999999999"),
+        {"a": [Decimal("9.5E+999999999999999999")]},
+        {Decimal("1E+999999999999999999"), Decimal(1)},
+    ],
+)
+def test_serialize_and_item_size_refuse_a_decimal_with_a_huge_exponent(value: Any) -> None:
+    for encode, path in (
+        (lambda: serialize(value), ""),
+        (lambda: serialize_item({"x": value}), "x"),
+        (lambda: item_size({"x": value}), "x"),
+    ):
+        with pytest.raises(AttributeEncodeError) as info:
+            encode()
+        assert info.value.path.startswith(path)
+        assert "outside DynamoDB's range" in info.value.reason
+    assert serialize(Decimal("-0E-999999999999999999")) == {"N": "0"}
+
+
+# --- error messages built from hostile Python values (issue 11, item 6c) --------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "path", "reason"),
+    [
+        ({strategies.deep_tuple(100_000): 1}, "", "map keys must be strings, got tuple <tuple>"),
+        ({10**5000: 1}, "", "map keys must be strings, got int (16610-bit integer)"),
+        ({"a": {strategies.deep_tuple(100_000)}}, "a", "set member <tuple> is not a string"),
+        (
+            {"a": {"b": [{"c": "x" * 10_000, "d": {"x" * 1000}}, {object()}]}},
+            "a.b[1]",
+            "set member",
+        ),
+        ({"m": {"NULL": [strategies.deep_tuple(100_000)]}}, "m.NULL" + "[0]" * 30, "nested deeper"),
+    ],
+)
+def test_encode_errors_are_built_safely_from_hostile_values(
+    value: Any, path: str, reason: str
+) -> None:
+    with pytest.raises(AttributeEncodeError) as info:
+        serialize(value)
+    assert info.value.path == path
+    assert info.value.reason.startswith(reason)
+    assert len(str(info.value)) < 200
+
+
+def test_decode_errors_are_built_safely_from_hostile_python_values() -> None:
+    cases = [
+        ({"NULL": strategies.deep_tuple(100_000)}, "", "NULL value must be true, got <tuple>"),
+        ({"NULL": 10**5000}, "", "NULL value must be true, got (16610-bit integer)"),
+        ({10**5000: "x"}, "", "unknown type descriptor (16610-bit integer)"),
+        ({strategies.deep_tuple(100_000): "x", "S": "y"}, "", "exactly one type descriptor, got"),
+        ({"M": {10**5000: {"S": 5}}}, "[(16610-bit integer)]", "S value must be a string"),
+        ({"M": {"k": {"N": "9" * 100_000}}}, "k", "100000 significant digits"),
+        ({"N": "x" * 100_000}, "", "malformed number 'xxxx"),
+    ]
+    for wire, path, reason in cases:
+        with pytest.raises(AttributeDecodeError) as info:
+            deserialize(wire)
+        assert info.value.path == path
+        assert info.value.reason.startswith(reason) or reason in info.value.reason
+        assert len(str(info.value)) < 200

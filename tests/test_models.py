@@ -25,6 +25,8 @@ import typing_extensions
 import streamflow.models
 from streamflow.errors import KeyTemplateError, ModelError, StreamflowError
 from streamflow.models import Attr, KeyTemplate, from_item
+from streamflow.models._compile import MAX_NESTING_DEPTH as MAX_DEPTH
+from tests import strategies
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "streamflow"
 
@@ -643,6 +645,75 @@ def test_recursive_model() -> None:
     assert from_item(Node, tree) == Node("root", [Node("a", [Node("b")])])
     bad = {"name": "root", "children": [{"name": "a", "children": [{"name": 1}]}]}
     assert problems_of(Node, bad) == [("children[0].children[0].name", "expected str, got int")]
+
+
+def test_a_recursive_model_refuses_items_nested_past_dynamodbs_limit() -> None:
+    # an item built in Python, nested far past the stack: a ModelError, never RecursionError
+    for levels in (MAX_DEPTH + 1, 1000, 100_000):
+        item: dict[str, Any] = {"name": "leaf"}
+        for _ in range(levels):
+            item = {"name": "n", "children": [item]}
+        [(path, reason)] = problems_of(Node, item)
+        assert path == ".".join(["children[0]"] * (MAX_DEPTH + 1))  # 32 levels below the top
+        assert reason == "nested deeper than DynamoDB's 32 levels"
+    item = {"name": "leaf"}
+    for _ in range(MAX_DEPTH):  # as deep as a stored item can be
+        item = {"name": "n", "children": [item]}
+    assert from_item(Node, item).name == "n"
+
+
+def test_the_nesting_limit_of_recursive_models_is_counted_per_thread() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    item: dict[str, Any] = {"name": "leaf"}
+    for _ in range(MAX_DEPTH):  # as deep as allowed: a depth shared by threads would trip
+        item = {"name": "n", "children": [item]}
+
+    def convert_many(_: int) -> int:
+        return sum(from_item(Node, item).name == "n" for _ in range(50))
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(convert_many, range(16))) == [50] * 16
+
+
+@pytest.mark.parametrize(
+    ("annotation", "value", "reason"),
+    [
+        (float, 10**5000, "number (16610-bit integer) does not fit a float"),
+        (Literal[1, 2], 10**5000, "expected one of 1, 2, got (16610-bit integer)"),
+        (Literal[1, 2], strategies.deep_tuple(100_000), "expected one of 1, 2, got <tuple>"),
+        (Literal[1, 2], Decimal("1E+999999999999999999"), "expected one of 1, 2, got Decimal("),
+        (datetime, 10**5000, "epoch seconds (16610-bit integer) are out of range"),
+        (datetime, Decimal("1E+999999999999999999"), "epoch seconds Decimal('1E+99999"),
+        (int, Decimal("1E+999999999999999999"), "expected int, got number 1E+999999999999999999"),
+        (int, Decimal("1" * 5000 + ".5"), "expected int, got non-integral number 1111"),
+        (
+            frozenset[int],
+            {strategies.deep_tuple(100_000)},
+            "member <tuple>: expected int, got tuple",
+        ),
+        (dict[str, int], {10**5000: 1}, "key (16610-bit integer) is not a str"),
+        (dict[str, int], {strategies.deep_tuple(100_000): 1}, "key <tuple> is not a str"),
+    ],
+    ids=lambda value: "huge-int" if isinstance(value, int) and value > 10**4000 else None,
+)
+def test_problems_are_built_safely_from_hostile_python_values(
+    annotation: Any, value: Any, reason: str
+) -> None:
+    [(path, problem)] = rejection(annotation, value)
+    assert path == "v"
+    assert problem.startswith(reason)
+    assert len(problem) < 120
+
+
+def test_key_templates_refuse_hostile_values_with_their_error() -> None:
+    template = KeyTemplate("SCORE#{score_id}")
+    with pytest.raises(KeyTemplateError, match="score_id is a 16610-bit int: too long"):
+        template.format(score_id=10**5000)
+    with pytest.raises(KeyTemplateError, match=r"key \(16610-bit integer\) does not fit"):
+        template.parse(10**5000)  # type: ignore[arg-type]
+    with pytest.raises(KeyTemplateError, match="key <tuple> does not fit"):
+        template.parse(strategies.deep_tuple(100_000))
 
 
 def test_item_may_be_any_mapping() -> None:

@@ -15,7 +15,7 @@ import pytest
 
 from streamflow import Router, StreamRecord, testing
 from streamflow.codec import deserialize_item, serialize_item
-from streamflow.errors import RecursionRiskError
+from streamflow.errors import AttributeDecodeError, RecursionRiskError
 from streamflow.recipes.scores import (
     DEFAULT_TASKS,
     ScoreAggregator,
@@ -26,6 +26,7 @@ from streamflow.recipes.scores import (
     scores_router,
     task_item,
 )
+from tests import strategies
 
 # --- fixtures and helpers -------------------------------------------------------------------
 
@@ -340,6 +341,80 @@ def test_a_bad_record_fails_alone_with_a_clear_reason(
     assert reason in str(error)
     assert error.event_id == records[1].event_id
     assert totals(dynamodb, name) == {"u1": (5, 1), "u2": (30, 1)}
+
+
+@pytest.mark.parametrize(
+    ("bad", "path", "reason"),
+    [
+        ({"S": 5}, "NewImage.comment", "S value must be a string"),
+        ({"N": "1e99999999999999999999"}, "NewImage.comment", "outside DynamoDB's range"),
+        (
+            strategies.nested_av(40),
+            "NewImage.comment" + ".a" * 32,
+            "deeper than DynamoDB's 32 levels",
+        ),
+    ],
+    ids=["S-holding-a-number", "huge-exponent", "40-levels-of-M"],
+)
+@pytest.mark.parametrize("failure_mode", ["stop", "continue"])
+def test_an_attribute_the_recipe_never_reads_but_cannot_decode_fails_its_record_alone(
+    dynamodb: Any,
+    table: tuple[str, str],
+    failure_mode: Any,
+    bad: dict[str, Any],
+    path: str,
+    reason: str,
+) -> None:
+    name, _ = table
+    event = testing.event(
+        *(testing.insert(score_item(f"s{i}", f"u{i}", "easy", points=i + 1)) for i in range(10))
+    )
+    event["Records"][6]["dynamodb"]["NewImage"]["comment"] = bad
+    sequence = [r["dynamodb"]["SequenceNumber"] for r in event["Records"]]
+    aggregator = ScoreAggregator(table=name, dynamodb=dynamodb)
+    router = Router(failure_mode=failure_mode)
+    router.on_batch(aggregator.filter, name="scores")(aggregator)
+    # each user scores once: (total, count) is how many times each record was applied
+    once = {f"u{i}": (i + 1, 1) for i in range(10) if i != 6}
+
+    response = router.lambda_handler(event, None)
+    assert response == {"batchItemFailures": [{"itemIdentifier": s} for s in sequence[6:]]}
+    assert totals(dynamodb, name) == once
+    # Lambda resumes at the lowest failure: what follows it comes again and is not re-applied
+    again = router.lambda_handler({"Records": event["Records"][6:]}, None)
+    assert again == response
+    assert totals(dynamodb, name) == once
+
+    records = [StreamRecord.from_lambda(raw) for raw in event["Records"]]
+    result = aggregator.apply(records)
+    [(record, error)] = result.failed
+    assert record is records[6]
+    assert isinstance(error, AttributeDecodeError)
+    assert error.path == path
+    assert reason in error.reason
+    assert result.duplicates == tuple(records[:6] + records[7:])
+
+
+def test_a_total_past_dynamodbs_numbers_fails_that_users_records_alone(
+    dynamodb: Any, table: tuple[str, str]
+) -> None:
+    name, _ = table
+    huge = 10**100  # each record's points are a DynamoDB number; their sum (101 digits) is not
+    event = testing.event(
+        testing.insert(score_item("a", "u1", "easy", points=huge)),
+        testing.insert(score_item("b", "u1", "easy", points=1)),
+        testing.insert(score_item("c", "u2", "hard")),
+    )
+    records = [StreamRecord.from_lambda(raw) for raw in event["Records"]]
+    calls = count_calls(dynamodb)
+    result = ScoreAggregator(table=name, dynamodb=dynamodb, sleep=no_sleep).apply(records)
+    assert calls["TransactWriteItems"] == 1  # u2's; u1's is refused before it is sent
+    assert [record for record, _ in result.failed] == records[:2]
+    assert all(isinstance(error, ScoreWriteError) for _, error in result.failed)
+    assert "significant digits" in str(result.failed[0][1])
+    assert "attempts" not in str(result.failed[0][1])  # refused at once: retrying cannot help
+    assert result.applied == (records[2],)
+    assert totals(dynamodb, name) == {"u2": (30, 1)}
 
 
 def test_failed_records_are_reported_logged_and_applied_once_when_fixed(

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streamflow import EventName, StreamRecord, StreamViewType, parse_event, testing
-from streamflow.codec import deserialize_item, serialize_item
+from streamflow.codec import MAX_NESTING_DEPTH, deserialize_item, serialize_item
 from streamflow.errors import AttributeDecodeError, RecordShapeError
 from tests import strategies
 
@@ -526,3 +526,143 @@ def test_malformed_keys_raise_on_first_read_not_when_parsed(bad: dict[str, Any])
         _ = record.keys
     assert info.value.path == "Keys.SK"
     assert "record 0" in info.value.reason
+
+
+# --- hostile records (issue 11) -------------------------------------------------------------
+
+HUGE = {"N": "1e99999999999999999999"}
+
+
+@pytest.mark.parametrize("numbers", ["auto", "decimal", "float"])
+def test_a_huge_exponent_raises_a_decode_error_with_its_path_on_every_accessor(
+    numbers: Any,
+) -> None:
+    from dataclasses import dataclass
+
+    @dataclass
+    class Score:
+        PK: str
+        n: int
+
+    event = testing.event(
+        testing.modify({"PK": "a", "SK": "b", "n": 1}, {"PK": "a", "SK": "b", "n": 2})
+    )
+    ddb = event["Records"][0]["dynamodb"]
+    ddb["NewImage"]["n"] = HUGE
+    ddb["OldImage"]["n"] = {"NS": ["1", "-0e-9999999999999999999", HUGE["N"]]}
+    ddb["Keys"]["SK"] = HUGE
+    reads = {
+        "NewImage.n": [
+            lambda r: r.new_image,
+            lambda r: r.new_value("n"),
+            lambda r: r.changed_attributes(),
+            lambda r: r.new_image_as(Score),
+        ],
+        "OldImage.n[2]": [lambda r: r.old_image, lambda r: r.old_value("n")],
+        "Keys.SK": [lambda r: r.keys],
+    }
+    for path, accessors in reads.items():
+        for read in accessors:
+            [record] = parse_event(event, numbers=numbers)  # a fresh record: nothing cached
+            with pytest.raises(AttributeDecodeError) as info:
+                read(record)
+            assert info.value.path == path
+            assert "outside DynamoDB's range" in info.value.reason
+            assert "record 0" in info.value.reason
+    [record] = parse_event(event, numbers=numbers)
+    assert record.new_value("PK") == "a"  # the rest of the image stays readable
+
+
+def test_sequence_numbers_longer_than_aws_writes_are_record_shape_errors() -> None:
+    for digits in (41, 5000):
+        event = _event_with(lambda r, n=digits: r["dynamodb"].update(SequenceNumber="1" * n))
+        with pytest.raises(RecordShapeError) as info:
+            parse_event(event)
+        assert (info.value.field, info.value.index) == ("dynamodb.SequenceNumber", 1)
+        assert f"has {digits} digits; AWS writes at most 40" in info.value.reason
+    lambda_record = testing.records(testing.insert(ITEM))[0]
+    kinesis = _kinesis_event(lambda_record, stamp=1764148800123)
+    kinesis["Records"][0]["kinesis"]["sequenceNumber"] = "9" * 130
+    with pytest.raises(RecordShapeError) as info:
+        parse_event(kinesis)
+    assert info.value.field == "kinesis.sequenceNumber"
+    assert "has 130 digits; AWS writes at most 129" in info.value.reason
+
+
+def test_sequence_numbers_of_every_length_aws_writes_convert_to_int() -> None:
+    # DynamoDB writes 21 to 40 digits; AWS's sample events (and tests copying them) use "111"
+    for number in ("111", "1" * 21, "9" * 40):
+        [record] = parse_event(
+            _event_with(lambda r, n=number: r["dynamodb"].update(SequenceNumber=n))
+        )[1:]
+        assert record.sequence_number_int == int(number)
+    lambda_record = testing.records(testing.insert(ITEM))[0]
+    kinesis = _kinesis_event(lambda_record, stamp=1764148800123)
+    kinesis["Records"][0]["kinesis"]["sequenceNumber"] = "9" * 129
+    [record] = parse_event(kinesis)
+    assert record.sequence_number_int == 10**129 - 1
+
+
+def test_get_records_images_nested_past_the_stack_are_decode_errors() -> None:
+    deep = strategies.nested_av(5000, "M", {"B": b"\x00"})
+    within = strategies.nested_av(MAX_NESTING_DEPTH, "L", {"B": b"\x01"})
+    record = {
+        "eventID": "e1",
+        "eventName": "INSERT",
+        "eventSource": "aws:dynamodb",
+        "dynamodb": {
+            "Keys": {"PK": {"S": "a"}, "SK": deep},
+            "NewImage": {"PK": {"S": "a"}, "deep": deep, "within": within},
+            "SequenceNumber": "1" * 21,
+            "StreamViewType": "NEW_IMAGE",
+        },
+    }
+    read = StreamRecord.from_get_records(record, stream_arn="arn:aws:dynamodb:r:1:table/t/stream/s")
+    for accessor, path in (
+        (lambda: read.new_image, "NewImage.deep"),
+        (lambda: read.keys, "Keys.SK"),
+    ):
+        with pytest.raises(AttributeDecodeError) as info:
+            accessor()
+        assert info.value.path == path + ".a" * MAX_NESTING_DEPTH
+        assert "deeper than DynamoDB's 32 levels" in info.value.reason
+    inner = read.new_value("within")
+    for _ in range(MAX_NESTING_DEPTH):
+        [inner] = inner
+    assert inner == b"\x01"  # binary at the deepest level DynamoDB allows is converted
+    assert "keys=<dict>" in repr(read)
+
+
+@pytest.mark.parametrize(
+    "nested", ["[" * 100_000 + "]" * 100_000, '{"a":' * 50_000 + "1" + "}" * 50_000]
+)
+def test_kinesis_data_nested_past_the_stack_is_a_record_shape_error(nested: str) -> None:
+    data = base64.b64encode(nested.encode()).decode()
+    event = {
+        "Records": [
+            {"eventSource": "aws:kinesis", "kinesis": {"data": data, "sequenceNumber": "1"}}
+        ]
+    }
+    with pytest.raises(RecordShapeError) as info:
+        parse_event(event)
+    assert (info.value.field, info.value.index) == ("kinesis.data", 0)
+    assert "nested too deeply" in info.value.reason
+
+
+def test_messages_of_python_built_records_are_built_safely() -> None:
+    deep: Any = "x"
+    for _ in range(100_000):
+        deep = [deep]
+    event = _event_with(lambda r: r["dynamodb"].update(ApproximateCreationDateTime=10**5000))
+    record = parse_event(event)[1]
+    with pytest.raises(RecordShapeError) as info:
+        _ = record.approximate_creation_time
+    assert info.value.reason == "(16610-bit integer) is out of range"
+    for mutate, field in (
+        (lambda r: r.update(eventName=deep), "eventName"),
+        (lambda r: r.update(eventSource=deep), "eventSource"),
+    ):
+        with pytest.raises(RecordShapeError) as info:
+            parse_event(_event_with(mutate))
+        assert info.value.field == field
+        assert "<list>" in info.value.reason

@@ -74,6 +74,30 @@ def _name_segment(name: object) -> str:
     return "[" + json.dumps(name, ensure_ascii=False) + "]"
 
 
+_SHOWN_BITS = 4000  # ints longer than this (1,205+ digits; str() stops at 4,300) by their size
+
+
+def _shown(value: object, limit: int = 60) -> str:
+    """``repr(value)`` for an error message: at most ``limit`` characters, never raising.
+
+    Errors are made from hostile values: an int past ``str()``'s 4,300 digits is described by
+    its size, and a value whose ``repr`` fails (nested past the recursion limit, holding such
+    an int, or with a broken ``__repr__``) by its type.
+
+    >>> _shown(10**5000), _shown("x" * 100)[-6:], _shown([[[]]])
+    ('(16610-bit integer)', 'xxx...', '[[[]]]')
+    """
+    if isinstance(value, int) and value.bit_length() > _SHOWN_BITS:
+        return f"({value.bit_length()}-bit integer)"
+    if isinstance(value, str) and len(value) > limit:
+        value = value[:limit]  # repr of a slice: a megabyte of text is not escaped whole
+    try:
+        text = repr(value)
+    except Exception:
+        return f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 class StreamflowError(Exception):
     """Root of every error that streamflow raises on purpose."""
 

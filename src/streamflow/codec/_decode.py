@@ -24,8 +24,10 @@ from streamflow.codec._wire import (
     number_decimal,
     number_float,
     plain_str,
+    segment,
+    shown,
 )
-from streamflow.errors import AttributeDecodeError, _name_segment
+from streamflow.errors import AttributeDecodeError
 
 __all__ = [
     "decode_attribute",
@@ -99,7 +101,7 @@ def _slow_value(av: object, number: Callable[[str], Any], depth: int) -> Any:
     elif tag == "NULL":
         if inner is True:
             return None
-        raise Fail(f"NULL value must be true, got {inner!r}")
+        raise Fail(f"NULL value must be true, got {shown(inner)}")
     elif tag == "M":
         if isinstance(inner, Mapping):
             _check_depth(depth)
@@ -121,7 +123,7 @@ def _slow_value(av: object, number: Callable[[str], Any], depth: int) -> Any:
     elif tag == "BS":
         return _set(tag, inner, _binary)
     else:
-        raise Fail(f"unknown type descriptor {tag!r}")
+        raise Fail(f"unknown type descriptor {shown(tag)}")
     raise Fail(f"{tag} value must be {_EXPECTED[tag]}, got {json_type(inner)}")
 
 
@@ -134,7 +136,7 @@ def _slow_container(
         try:
             out[key] = _slow_value(av, number, depth)
         except Fail as fail:
-            fail.trail.append(f"[{key}]" if type(key) is int else _name_segment(key))
+            fail.trail.append(segment(key))
             raise
     return out
 
@@ -158,7 +160,9 @@ def _shape_failure(av: object) -> Fail:
         return Fail(f"expected an AttributeValue object, got {json_type(av)}")
     if not av:
         return Fail("empty AttributeValue: no type descriptor")
-    keys = ", ".join(sorted(map(str, av)))
+    keys = ", ".join(sorted(tag if isinstance(tag, str) else shown(tag) for tag in av))
+    if len(keys) > 60:
+        keys = keys[:57] + "..."
     return Fail(f"AttributeValue must have exactly one type descriptor, got {keys}")
 
 
@@ -315,8 +319,10 @@ _DECODERS: dict[str, _Decoder] = {
 def decoder_for(numbers: str) -> _Decoder:
     try:
         return _DECODERS[numbers]
-    except KeyError:
-        raise ValueError(f"numbers must be 'auto', 'decimal' or 'float', got {numbers!r}") from None
+    except (KeyError, TypeError):  # TypeError: unhashable
+        raise ValueError(
+            f"numbers must be 'auto', 'decimal' or 'float', got {shown(numbers)}"
+        ) from None
 
 
 def deserialize(attribute_value: Mapping[str, Any], *, numbers: NumberMode = "auto") -> Any:
@@ -418,5 +424,5 @@ def decode_attribute(av: Any, numbers: str, path: str, name: str) -> Any:
     try:
         return _DECODERS[numbers].value(av, 0)
     except Fail as fail:
-        fail.trail.append(_name_segment(name))
+        fail.trail.append(segment(name))
         raise AttributeDecodeError(fail.path(path), fail.reason) from None

@@ -11,8 +11,10 @@ from streamflow.codec._wire import (
     Fail,
     encode_number,
     plain_str,
+    segment,
+    shown,
 )
-from streamflow.errors import AttributeEncodeError, _name_segment
+from streamflow.errors import AttributeEncodeError
 
 __all__ = ["item_size", "serialize", "serialize_item"]
 
@@ -36,21 +38,18 @@ def _encode(value: Any, depth: int, binary: str) -> dict[str, Any]:
     if isinstance(value, (bytes, bytearray, memoryview)):
         return {"B": _encode_binary(value, binary)}
     if isinstance(value, Mapping):
-        if depth >= MAX_NESTING_DEPTH:
-            raise Fail(f"nested deeper than DynamoDB's {MAX_NESTING_DEPTH} levels")
+        _check_depth(depth)
         out = {}
         for key, item in value.items():
-            if not isinstance(key, str):
-                raise Fail(f"map keys must be strings, got {type(key).__name__} {key!r}")
+            name = _map_key(key)
             try:
-                out[plain_str(key)] = _encode(item, depth + 1, binary)
+                out[name] = _encode(item, depth + 1, binary)
             except Fail as fail:
-                fail.trail.append(_name_segment(key))
+                fail.trail.append(segment(name))
                 raise
         return {"M": out}
     if isinstance(value, (list, tuple)):
-        if depth >= MAX_NESTING_DEPTH:
-            raise Fail(f"nested deeper than DynamoDB's {MAX_NESTING_DEPTH} levels")
+        _check_depth(depth)
         items = []
         for index, item in enumerate(value):
             try:
@@ -67,6 +66,17 @@ def _encode(value: Any, depth: int, binary: str) -> dict[str, Any]:
     raise Fail(f"{type(value).__name__} has no DynamoDB form{hint}")
 
 
+def _check_depth(depth: int) -> None:
+    if depth >= MAX_NESTING_DEPTH:
+        raise Fail(f"nested deeper than DynamoDB's {MAX_NESTING_DEPTH} levels")
+
+
+def _map_key(key: object) -> str:
+    if not isinstance(key, str):
+        raise Fail(f"map keys must be strings, got {type(key).__name__} {shown(key)}")
+    return plain_str(key)
+
+
 def _encode_binary(value: bytes | bytearray | memoryview, binary: str) -> bytes | str:
     data = bytes(value)
     if binary == "base64":
@@ -75,12 +85,7 @@ def _encode_binary(value: bytes | bytearray | memoryview, binary: str) -> bytes 
 
 
 def _encode_set(value: set[Any] | frozenset[Any], binary: str) -> dict[str, Any]:
-    if not value:
-        raise Fail("empty set; DynamoDB sets hold at least one member")
-    kinds = {_set_kind(member) for member in value}
-    if len(kinds) != 1:
-        raise Fail("set mixes types; a DynamoDB set holds only strings, numbers or binary")
-    (kind,) = kinds
+    kind = _set_type(value)
     members: list[Any]
     if kind == "SS":
         members = sorted(map(plain_str, value))
@@ -95,6 +100,16 @@ def _encode_set(value: set[Any] | frozenset[Any], binary: str) -> dict[str, Any]
     return {kind: members}
 
 
+def _set_type(value: set[Any] | frozenset[Any]) -> str:
+    """``SS``, ``NS`` or ``BS``: the one kind of every member of a non-empty set."""
+    if not value:
+        raise Fail("empty set; DynamoDB sets hold at least one member")
+    kinds = {_set_kind(member) for member in value}
+    if len(kinds) != 1:
+        raise Fail("set mixes types; a DynamoDB set holds only strings, numbers or binary")
+    return kinds.pop()
+
+
 def _set_kind(member: object) -> str:
     if isinstance(member, str):
         return "SS"
@@ -102,12 +117,12 @@ def _set_kind(member: object) -> str:
         return "NS"
     if isinstance(member, (bytes, bytearray, memoryview)):
         return "BS"
-    raise Fail(f"set member {member!r} is not a string, number or bytes")
+    raise Fail(f"set member {shown(member)} is not a string, number or bytes")
 
 
 def _check_binary_mode(binary: str) -> None:
     if binary not in ("bytes", "base64"):
-        raise ValueError(f"binary must be 'bytes' or 'base64', got {binary!r}")
+        raise ValueError(f"binary must be 'bytes' or 'base64', got {shown(binary)}")
 
 
 def serialize(value: Any, *, binary: BinaryMode = "bytes") -> dict[str, Any]:
@@ -162,11 +177,11 @@ def serialize_item(item: Mapping[str, Any], *, binary: BinaryMode = "bytes") -> 
     out = {}
     for name, value in item.items():
         if not isinstance(name, str):
-            raise AttributeEncodeError("", f"attribute names must be strings, got {name!r}")
+            raise AttributeEncodeError("", f"attribute names must be strings, got {shown(name)}")
         try:
             out[plain_str(name)] = _encode(value, 0, binary)
         except Fail as fail:
-            fail.trail.append(_name_segment(name))
+            fail.trail.append(segment(plain_str(name)))
             raise AttributeEncodeError(fail.path(""), fail.reason) from None
     return out
 
@@ -190,31 +205,66 @@ def item_size(item: Mapping[str, Any]) -> int:
         The size in bytes.
 
     Raises:
-        AttributeEncodeError: a value has no DynamoDB form.
+        AttributeEncodeError: a value has no DynamoDB form; its ``path`` says which.
 
     >>> item_size({"PK": "USER#7", "total": 40})
     15
     """
-    try:
-        return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
-    except Fail as fail:
-        raise AttributeEncodeError(fail.path(""), fail.reason) from None
+    if not isinstance(item, Mapping):
+        raise AttributeEncodeError("", f"an item must be a mapping, got {type(item).__name__}")
+    size = 0
+    for name, value in item.items():
+        if not isinstance(name, str):
+            raise AttributeEncodeError("", f"attribute names must be strings, got {shown(name)}")
+        try:
+            size += _text_size(name) + _value_size(value, 0)
+        except Fail as fail:
+            fail.trail.append(segment(plain_str(name)))
+            raise AttributeEncodeError(fail.path(""), fail.reason) from None
+    return size
 
 
-def _value_size(value: Any) -> int:
+def _value_size(value: Any, depth: int) -> int:
+    """The size of one value, checked as :func:`_encode` checks it (nesting included)."""
     if isinstance(value, str):
-        return len(value.encode())
+        return _text_size(value)
     if isinstance(value, bool) or value is None:
         return 1
     if isinstance(value, (int, float, Decimal)):
-        digits = Decimal(encode_number(value)).normalize().as_tuple().digits
-        return (len(digits) + 1) // 2 + 1
+        # significant digits, read from the text DynamoDB stores (no decimal context involved)
+        digits = len(encode_number(value).lstrip("-").replace(".", "").strip("0")) or 1
+        return (digits + 1) // 2 + 1
     if isinstance(value, (bytes, bytearray, memoryview)):
         return len(bytes(value))
     if isinstance(value, Mapping):
-        return 3 + sum(len(str(k).encode()) + _value_size(v) + 1 for k, v in value.items())
+        _check_depth(depth)
+        size = 3
+        for key, item in value.items():
+            name = _map_key(key)
+            try:
+                size += _text_size(name) + _value_size(item, depth + 1) + 1
+            except Fail as fail:
+                fail.trail.append(segment(name))
+                raise
+        return size
     if isinstance(value, (list, tuple)):
-        return 3 + sum(_value_size(v) + 1 for v in value)
+        _check_depth(depth)
+        size = 3
+        for index, item in enumerate(value):
+            try:
+                size += _value_size(item, depth + 1) + 1
+            except Fail as fail:
+                fail.trail.append(f"[{index}]")
+                raise
+        return size
     if isinstance(value, (set, frozenset)):
-        return sum(_value_size(v) for v in value)
+        _set_type(value)
+        return sum(_value_size(member, depth + 1) for member in value)
     raise Fail(f"{type(value).__name__} has no DynamoDB form")
+
+
+def _text_size(text: str) -> int:
+    try:
+        return len(text.encode())
+    except UnicodeEncodeError:  # json.loads reads "\ud800" into such a str
+        raise Fail("text holds a lone surrogate, which UTF-8 cannot encode") from None

@@ -7,7 +7,8 @@ import math
 from collections.abc import Mapping
 from decimal import Decimal
 
-from streamflow.errors import _Signal
+from streamflow.errors import _SHOWN_BITS, _name_segment, _Signal
+from streamflow.errors import _shown as shown
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a cold-start cost)
 if TYPE_CHECKING:
@@ -27,6 +28,8 @@ __all__ = [
     "number_decimal",
     "number_float",
     "plain_str",
+    "segment",
+    "shown",
 ]
 
 if TYPE_CHECKING:
@@ -94,23 +97,69 @@ def plain_str(value: str) -> str:
     return value if type(value) is str else str.__str__(value)
 
 
+# --- error messages -----------------------------------------------------------------------
+
+_SHOWN = 60  # characters of a value that an error message shows
+
+
+def _number_text(value: object) -> str:
+    """A number as a message shows it: its text (``str``, not ``repr``), bounded."""
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, int) and value.bit_length() > _SHOWN_BITS:
+        return shown(value)
+    else:
+        try:
+            text = str(value)
+        except Exception:  # a broken __str__ of a number subclass
+            return shown(value)
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
+
+
+def segment(key: object) -> str:
+    """One step of an error's path: ``[index]`` for a list index, ``.name`` (or ``["a.b"]``)
+    for a map key; a key that is not text (a Python-built map) as its bounded ``repr``."""
+    if type(key) is int and key.bit_length() <= 64:
+        return f"[{key}]"
+    if isinstance(key, str):
+        return _name_segment(key)
+    return f"[{shown(key)}]"
+
+
 # --- numbers ------------------------------------------------------------------------------
 
 
 def _checked_decimal(text: str) -> Decimal:
     """Parse number text as DynamoDB would accept it, or raise Fail."""
     if not fullmatch(_NUMBER_TEXT, text):
-        raise Fail(f"malformed number {text!r}")
-    number = Decimal(text)
+        raise Fail(f"malformed number {shown(text)}")
+    try:
+        number = Decimal(text)
+    except ArithmeticError:  # an exponent past Decimal's own limit of 10**18
+        return _beyond_decimal(text)
+    if number.is_nan():  # the same, under a decimal context that does not trap it
+        return _beyond_decimal(text)
     _check_range(number, text)
     return number
 
 
-def _check_range(number: Decimal, shown: object) -> None:
-    if type(shown) is int and shown.bit_length() > 4000:  # too long for str() to write out
-        shown = f"({shown.bit_length()}-bit integer)"
+def _beyond_decimal(text: str) -> Decimal:
+    """Well-formed text whose exponent has 19 or more digits (``1e99999999999999999999``),
+    which ``Decimal`` cannot hold. Zero is zero whatever its exponent (DynamoDB trims a
+    number's zeros), as ``0e-200`` is; any other digits put it outside DynamoDB's range,
+    as no text is long enough to bring such an exponent back into it."""
+    mantissa = text.partition("e")[0].partition("E")[0]
+    if mantissa.lstrip("+-").replace(".", "").strip("0"):
+        raise Fail(f"number {_number_text(text)} is outside DynamoDB's range 1E-130 to 9.99E+125")
+    return Decimal("-0" if mantissa[:1] == "-" else "0")
+
+
+def _check_range(number: Decimal, value: object) -> None:
+    """Raise Fail unless ``number`` (read from ``value``, which messages show) is finite,
+    has at most 38 significant digits and is zero or within 1E-130..9.99E+125. No operation
+    here depends on (or signals under) the caller's decimal context."""
     if not number.is_finite():
-        raise Fail(f"{shown!r} is not a finite number")
+        raise Fail(f"{shown(value)} is not a finite number")
     if number.is_zero():
         return
     digits = number.as_tuple().digits
@@ -119,11 +168,12 @@ def _check_range(number: Decimal, shown: object) -> None:
         significant -= 1
     if significant > MAX_DIGITS:
         raise Fail(
-            f"number {shown!s} has {significant} significant digits; DynamoDB keeps at most 38"
+            f"number {_number_text(value)} has {significant} significant digits; "
+            "DynamoDB keeps at most 38"
         )
     adjusted = number.adjusted()
     if adjusted > _MAX_ADJUSTED or adjusted < _MIN_ADJUSTED:
-        raise Fail(f"number {shown!s} is outside DynamoDB's range 1E-130 to 9.99E+125")
+        raise Fail(f"number {_number_text(value)} is outside DynamoDB's range 1E-130 to 9.99E+125")
 
 
 def _plain_parts(text: str) -> tuple[str, str] | None:

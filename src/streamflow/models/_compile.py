@@ -198,7 +198,7 @@ _MISSING = _Missing()
 
 def _compile_model(model: type, building: dict[type, Converter]) -> Converter:
     if model in building:  # a recursive model: its field list is being filled in
-        return building[model]
+        return _nesting_limited(building[model])
     fields: list[_Field] = []
     is_typeddict = _is_typeddict(model)
     name = model.__name__
@@ -253,6 +253,33 @@ def _compile_model(model: type, building: dict[type, Converter]) -> Converter:
         is_required = required if explicit is None else explicit
         fields.append((field, key, compiled.fn, compiled.exact, is_required, _name_segment(key)))
     return convert
+
+
+MAX_NESTING_DEPTH = 32  # DynamoDB's, as codec.MAX_NESTING_DEPTH (models may not import codec)
+
+
+def _nesting_limited(convert: Converter) -> Converter:
+    """A recursive model's reference to itself (or to a model that leads back to it), which
+    fails past DynamoDB's 32 levels of nesting: an item built in Python and nested a
+    thousand levels deep gets a ModelError with its path, never a RecursionError.
+
+    The depth is counted per thread, as records of one batch may be mapped on several.
+    """
+    import threading  # loaded on the first recursive model, not when models is imported
+
+    state = threading.local()
+
+    def limited(value: Any) -> Any:
+        depth = getattr(state, "depth", 0)
+        if depth >= MAX_NESTING_DEPTH:
+            fail(f"nested deeper than DynamoDB's {MAX_NESTING_DEPTH} levels")
+        state.depth = depth + 1
+        try:
+            return convert(value)
+        finally:
+            state.depth = depth
+
+    return limited
 
 
 def _type_hints(model: type) -> dict[str, Any]:

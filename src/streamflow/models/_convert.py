@@ -21,7 +21,7 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, NoReturn
 
-from streamflow.errors import _name_segment, _Signal
+from streamflow.errors import _name_segment, _shown, _Signal
 
 __all__ = [
     "SCALARS",
@@ -35,6 +35,7 @@ __all__ = [
     "mapping",
     "sequence",
     "set_of",
+    "show",
     "union",
 ]
 
@@ -44,6 +45,7 @@ Converter = Callable[[Any], Any]
 _NoneType = type(None)
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _FLOAT_MAX = 1.7976931348623157e308
+_INT_DIGITS = 4300  # Python's own int() limit on text: a Decimal past it is not an int here
 
 
 class Invalid(_Signal):
@@ -84,8 +86,14 @@ def kind(value: object) -> str:
     return type(value).__name__
 
 
-def _show(value: object) -> str:
-    text = repr(value)
+def show(value: object) -> str:
+    """A value as a message shows it: at most 40 characters, never raising."""
+    return _shown(value, 40)
+
+
+def _number(value: Decimal) -> str:
+    """A Decimal as messages show it: its text, at most 40 characters."""
+    text = str(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
 
@@ -129,9 +137,12 @@ def _none(value: Any) -> None:
 
 def _int(value: Any) -> int:
     if isinstance(value, Decimal):
+        whole = _whole(value)
+        if whole is not None:
+            return whole
         if value.is_finite() and value == value.to_integral_value():
-            return int(value)
-        fail(f"expected int, got non-integral number {value}")
+            fail(f"expected int, got number {_number(value)} of more than {_INT_DIGITS} digits")
+        fail(f"expected int, got non-integral number {_number(value)}")
     if isinstance(value, float):
         if value.is_integer():
             return int(value)
@@ -139,6 +150,16 @@ def _int(value: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     fail(f"expected int, got {kind(value)}")
+
+
+def _whole(value: Decimal | float) -> int | None:
+    """``value`` as an ``int`` if it is a whole number of at most 4,300 digits, else None
+    (``int()`` of ``Decimal("1E+999999999999999999")`` would try to fill the memory)."""
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None
+    if value.is_finite() and value.adjusted() < _INT_DIGITS and value == value.to_integral_value():
+        return int(value)
+    return None
 
 
 def _float(value: Any) -> float:
@@ -152,7 +173,7 @@ def _float(value: Any) -> float:
         else:
             if -_FLOAT_MAX <= result <= _FLOAT_MAX:
                 return result
-        fail(f"number {_show(value)} does not fit a float")
+        fail(f"number {show(value)} does not fit a float")
     fail(f"expected float, got {kind(value)}")
 
 
@@ -171,14 +192,14 @@ def _datetime(value: Any) -> datetime:
         try:
             result = _parse_datetime(value)
         except ValueError:
-            fail(f"expected an ISO-8601 datetime, got {_show(value)}")
+            fail(f"expected an ISO-8601 datetime, got {show(value)}")
     elif isinstance(value, datetime):
         result = value
     elif isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
         try:
             result = _from_epoch(value)
-        except (OverflowError, ValueError):
-            fail(f"epoch seconds {_show(value)} are out of range for a datetime")
+        except (ArithmeticError, ValueError):  # decimal.Overflow is an ArithmeticError
+            fail(f"epoch seconds {show(value)} are out of range for a datetime")
     else:
         fail(f"expected ISO-8601 text or epoch seconds, got {kind(value)}")
     if result.tzinfo is None:
@@ -228,7 +249,7 @@ def _date(value: Any) -> date:
         try:
             return date.fromisoformat(value)
         except ValueError:
-            fail(f"expected an ISO-8601 date, got {_show(value)}")
+            fail(f"expected an ISO-8601 date, got {show(value)}")
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
     fail(f"expected ISO-8601 date text, got {kind(value)}")
@@ -259,12 +280,14 @@ def _choice(table: Mapping[tuple[type, object], object], expected: str) -> Conve
     def convert(value: Any) -> Any:
         try:
             found = table.get((value.__class__, value), table)
-            if found is table and isinstance(value, (Decimal, float)) and value == int(value):
-                found = table.get((int, int(value)), table)
+            if found is table and isinstance(value, (Decimal, float)):
+                whole = _whole(value)
+                if whole is not None:
+                    found = table.get((int, whole), table)
         except (TypeError, ValueError, OverflowError):  # unhashable, NaN or infinite
             found = table
         if found is table:
-            fail(f"expected {expected}, got {_show(value)}")
+            fail(f"expected {expected}, got {show(value)}")
         return found
 
     return convert
@@ -297,7 +320,7 @@ def enumeration(tp: type[enum.Enum]) -> Compiled:
             try:  # the enum's own _missing_ hook may know the value
                 return tp(value)
             except (ValueError, TypeError):
-                raise Invalid([("", f"expected {expected}, got {_show(value)}")]) from None
+                raise Invalid([("", f"expected {expected}, got {show(value)}")]) from None
 
     return Compiled(convert, frozenset())
 
@@ -352,7 +375,7 @@ def _convert_items(
         except Invalid as invalid:
             if show_values:  # set members have no index; name the member instead
                 problems.extend(
-                    ("", f"member {_show(value)}: {reason}") for _, reason in invalid.problems
+                    ("", f"member {show(value)}: {reason}") for _, reason in invalid.problems
                 )
             else:
                 problems.extend((f"[{index}]{path}", reason) for path, reason in invalid.problems)
@@ -451,7 +474,7 @@ def mapping(item: Compiled, expected: str) -> Compiled:
         problems: list[tuple[str, str]] = []
         for key, member in value.items():
             if not isinstance(key, str):
-                problems.append(("", f"key {_show(key)} is not a str"))
+                problems.append(("", f"key {show(key)} is not a str"))
             elif fn is None or member.__class__ in exact:
                 out[key] = member
             else:

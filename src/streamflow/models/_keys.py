@@ -6,8 +6,11 @@ from __future__ import annotations
 import dataclasses
 
 from streamflow.errors import KeyTemplateError
+from streamflow.models._convert import show
 
 __all__ = ["KeyTemplate"]
+
+_KEY_BITS = 256  # an int key part of 78+ digits (no DynamoDB key holds one)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, repr=False)
@@ -95,6 +98,10 @@ class KeyTemplate:
         for index, name in enumerate(names):
             value = values[name]
             if isinstance(value, int) and not isinstance(value, bool):
+                if value.bit_length() > _KEY_BITS:  # str() refuses 4,300 digits anyway
+                    raise KeyTemplateError(
+                        self.template, f"{name} is a {value.bit_length()}-bit int: too long"
+                    )
                 text = str(value)
             elif isinstance(value, str):
                 text = value
@@ -130,7 +137,7 @@ class KeyTemplate:
         """
         values = self._match(key)
         if values is None:
-            raise KeyTemplateError(self.template, f"key {key!r} does not fit the template")
+            raise KeyTemplateError(self.template, f"key {show(key)} does not fit the template")
         return values
 
     def matches(self, key: object, /) -> bool:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from streamflow.codec._wire import shown
 from streamflow.errors import ScoreRecordError
 from streamflow.records import EventName, StreamRecord
 
@@ -18,6 +19,7 @@ __all__ = [
     "Change",
     "change_of",
     "checked_points",
+    "images_of",
     "task_types_needed",
 ]
 
@@ -36,13 +38,31 @@ def checked_points(value: object, where: str) -> int:
     """``value`` as a whole number of points >= 0, or ValueError naming ``where``."""
     if isinstance(value, (int, Decimal, float)) and not isinstance(value, bool):
         number = Decimal(value)
-        if number.is_finite() and number == number.to_integral_value() and number >= 0:
+        if (
+            number.is_finite()
+            and number.adjusted() <= 125  # DynamoDB's largest: int() of 1E+10**17 would not end
+            and number == number.to_integral_value()
+            and number >= 0
+        ):
             return int(number)
-    raise ValueError(f"{where} has malformed points {value!r} (want a whole number >= 0)")
+    raise ValueError(f"{where} has malformed points {shown(value)} (want a whole number >= 0)")
+
+
+def images_of(record: StreamRecord) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The record's new and old image, decoded (and cached on the record).
+
+    Raises:
+        AttributeDecodeError: an image holds a malformed attribute; ``path`` names it.
+    """
+    return record.new_image, record.old_image
 
 
 def task_types_needed(records: Iterable[StreamRecord]) -> set[str]:
-    """The task types whose mapping the records' images need (those without ``points``)."""
+    """The task types whose mapping the records' images need (those without ``points``).
+
+    Every image must decode: :meth:`ScoreAggregator.apply` reads them with :func:`images_of`
+    first, record by record, so that a malformed one fails its own record alone.
+    """
     needed: set[str] = set()
     for record in records:
         for image in (record.new_image, record.old_image):

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from streamflow.codec import deserialize_item, serialize_item
-from streamflow.errors import ScoreWriteError, StreamflowError
+from streamflow.errors import AttributeEncodeError, ScoreWriteError, StreamflowError
 from streamflow.recipes._scores_changes import Change
 from streamflow.records import StreamRecord
 
@@ -92,9 +92,12 @@ class Store:
         attempt = 0
         while pending:
             try:
-                self.make_client().transact_write_items(
-                    TransactItems=self.actions(user_id, pending)
-                )
+                actions = self.actions(user_id, pending)
+            except AttributeEncodeError as error:  # a sum of points past DynamoDB's numbers
+                self._fail(pending, user_id, str(error), outcome)
+                return
+            try:
+                self.make_client().transact_write_items(TransactItems=actions)
             except ClientError as error:
                 code = error.response.get("Error", {}).get("Code", "")
                 if code != "TransactionCanceledException":

@@ -39,6 +39,7 @@ from streamflow.recipes._scores_changes import (
     Change,
     change_of,
     checked_points,
+    images_of,
     task_types_needed,
 )
 from streamflow.recipes._scores_store import MAX_CHANGES_PER_TRANSACTION, Outcome, Store
@@ -248,7 +249,9 @@ class ScoreAggregator:
         """Apply a batch of score records to the totals, and say what became of each.
 
         Never raises for a record: a record that cannot be read or written is in
-        :attr:`ApplyResult.failed` (and logged on ``streamflow.recipes.scores``).
+        :attr:`ApplyResult.failed` (and logged on ``streamflow.recipes.scores``). A record
+        whose image cannot be decoded, even in an attribute the recipe never reads, fails
+        alone with the :class:`~streamflow.errors.AttributeDecodeError` naming its path.
 
         Args:
             records: score records, in stream order.
@@ -269,6 +272,11 @@ class ScoreAggregator:
                 skipped.append(record)
             else:
                 seen.add(record.event_id)
+                try:
+                    images_of(record)
+                except StreamflowError as problem:  # a malformed image fails its record alone
+                    outcome.failed.append((record, problem))
+                    continue
                 wanted.append(record)
         points = self._mapping_points(wanted)
         by_user: dict[str, list[Change]] = {}

@@ -6,6 +6,8 @@ from __future__ import annotations
 import binascii
 from collections.abc import Mapping
 
+from streamflow.codec._wire import MAX_NESTING_DEPTH
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a cold-start cost)
 if TYPE_CHECKING:
     from typing import Any
@@ -19,8 +21,13 @@ def _b64(data: object) -> object:
     return data
 
 
-def _json_av(av: Any) -> Any:
-    """An AttributeValue with bytes turned into base64 text (containers copied)."""
+def _json_av(av: Any, depth: int = 0) -> Any:
+    """An AttributeValue with bytes turned into base64 text (containers copied).
+
+    A map or list is rewritten only where the decoder accepts one, above DynamoDB's nesting
+    limit: deeper ones are kept as they are for the decoder to refuse with their path, so an
+    image nested a thousand levels never exhausts the stack here.
+    """
     if not isinstance(av, dict) or len(av) != 1:
         return av  # malformed: left for the decoder to report with its path
     ((tag, inner),) = av.items()
@@ -28,10 +35,12 @@ def _json_av(av: Any) -> Any:
         return {"B": _b64(inner)}
     if tag == "BS" and isinstance(inner, list):
         return {"BS": [_b64(item) for item in inner]}
+    if depth >= MAX_NESTING_DEPTH:
+        return av
     if tag == "M" and isinstance(inner, dict):
-        return {"M": {key: _json_av(item) for key, item in inner.items()}}
+        return {"M": {key: _json_av(item, depth + 1) for key, item in inner.items()}}
     if tag == "L" and isinstance(inner, list):
-        return {"L": [_json_av(item) for item in inner]}
+        return {"L": [_json_av(item, depth + 1) for item in inner]}
     return av
 
 

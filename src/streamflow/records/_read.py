@@ -13,6 +13,7 @@ import binascii
 from collections.abc import Mapping
 
 from streamflow.codec._decode import decode_or_none, decoder_for
+from streamflow.codec._wire import MAX_NESTING_DEPTH, shown
 from streamflow.errors import RecordShapeError
 from streamflow.records._record import _EVENT_NAMES, StreamRecord, _new_record, _set_fields
 
@@ -30,6 +31,14 @@ __all__ = [
     "rebuild",
     "sequence_number_of",
 ]
+
+# The longest sequence numbers AWS writes: DynamoDB Streams' SequenceNumber has 21 to 40
+# digits, Kinesis's matches ``0|([1-9]\d{0,128})`` (API references). Longer digit strings
+# cannot come from AWS; refusing them keeps ``int()`` of any record's number cheap (and
+# below Python's 4,300-digit limit). Shorter ones are accepted: AWS's sample events use
+# ``"111"``, and tests everywhere copy them.
+MAX_SEQUENCE_DIGITS = 40
+MAX_KINESIS_SEQUENCE_DIGITS = 129
 
 
 def parse_event(event: Mapping[str, Any], *, numbers: NumberMode = "auto") -> list[StreamRecord]:
@@ -112,6 +121,12 @@ def read_kinesis(raw: object, index: int | None, numbers: NumberMode) -> StreamR
         raise RecordShapeError(
             "kinesis.data", f"not base64-encoded JSON: {exc}", index=index
         ) from None
+    except RecursionError:  # json's parser recurses once per array or object
+        raise RecordShapeError(
+            "kinesis.data",
+            f"JSON nested too deeply to read (DynamoDB nests {MAX_NESTING_DEPTH} levels at most)",
+            index=index,
+        ) from None
     if not isinstance(change, dict) or change.get("eventSource") != "aws:dynamodb":
         raise RecordShapeError(
             "kinesis.data",
@@ -168,6 +183,10 @@ def _make(
         or type(sequence) is not str
         or not sequence.isdigit()
         or not sequence.isascii()
+        or (
+            len(sequence) > MAX_SEQUENCE_DIGITS
+            and (kinesis is None or len(sequence) > MAX_KINESIS_SEQUENCE_DIGITS)
+        )
     ):
         _diagnose(change, index, kinesis)
     fields = {
@@ -218,7 +237,7 @@ def _diagnose(change: object, index: int | None, kinesis: dict[str, Any] | None)
     if type(name) is not str or name not in _EVENT_NAMES:  # a list or dict: unhashable
         raise RecordShapeError(
             "eventName",
-            f"must be INSERT, MODIFY or REMOVE, got {name!r}",
+            f"must be INSERT, MODIFY or REMOVE, got {shown(name)}",
             index=index,
             event_id=event_id,
         )
@@ -246,7 +265,15 @@ def _diagnose(change: object, index: int | None, kinesis: dict[str, Any] | None)
         )
     if not (sequence.isdigit() and sequence.isascii()):
         raise RecordShapeError(
-            path, f"must be digits, got {sequence!r}", index=index, event_id=event_id
+            path, f"must be digits, got {shown(sequence)}", index=index, event_id=event_id
+        )
+    longest = MAX_SEQUENCE_DIGITS if kinesis is None else MAX_KINESIS_SEQUENCE_DIGITS
+    if len(sequence) > longest:
+        raise RecordShapeError(
+            path,
+            f"has {len(sequence)} digits; AWS writes at most {longest}",
+            index=index,
+            event_id=event_id,
         )
     if "Keys" not in ddb:
         raise RecordShapeError("dynamodb.Keys", "missing", index=index, event_id=event_id)
@@ -292,5 +319,5 @@ def _foreign_record(raw: dict[str, Any], index: int | None) -> RecordShapeError:
     elif source is None:
         reason = "missing: not a DynamoDB stream record"
     else:
-        reason = f"{source!r} is not 'aws:dynamodb': not a DynamoDB stream record"
+        reason = f"{shown(source)} is not 'aws:dynamodb': not a DynamoDB stream record"
     return RecordShapeError("eventSource", reason, index=index, event_id=event_id)

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from enum import Enum
 
 from streamflow.codec._decode import decode_attribute, decode_image, decoder_for
-from streamflow.codec._wire import NumberMode
+from streamflow.codec._wire import NumberMode, shown
 from streamflow.errors import AttributeDecodeError, RecordShapeError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a cold-start cost)
@@ -248,7 +248,7 @@ class StreamRecord:
         keys = self._ddb.get("Keys")
         return (
             f"StreamRecord({self.event_name.value}, sequence_number={self.sequence_number!r}, "
-            f"keys={keys!r})"
+            f"keys={shown(keys, limit=500)})"
         )
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -307,7 +307,7 @@ class StreamRecord:
         if not sep or not name:
             raise RecordShapeError(
                 "eventSourceARN",
-                f"not a DynamoDB stream ARN: {arn!r}",
+                f"not a DynamoDB stream ARN: {shown(arn)}",
                 index=self.index,
                 event_id=self.event_id,
             )
@@ -315,7 +315,11 @@ class StreamRecord:
 
     @_cached
     def sequence_number_int(self) -> int:
-        """The sequence number as an ``int``: compare these, never the text or by counting."""
+        """The sequence number as an ``int``: compare these, never the text or by counting.
+
+        Cheap and safe: records are read only with sequence numbers AWS could write (at most
+        40 digits, 129 through Kinesis), so this never meets ``int()``'s 4,300-digit limit.
+        """
         return int(self.sequence_number)
 
     @_cached
@@ -344,7 +348,7 @@ class StreamRecord:
             return _epoch() + _timedelta(seconds=seconds)
         except (OverflowError, ValueError):  # ValueError: NaN, which json.loads accepts
             raise RecordShapeError(
-                path, f"{value!r} is out of range", index=self.index, event_id=self.event_id
+                path, f"{shown(value)} is out of range", index=self.index, event_id=self.event_id
             ) from None
 
     @_cached
@@ -358,7 +362,7 @@ class StreamRecord:
         except KeyError:
             raise RecordShapeError(
                 "dynamodb.StreamViewType",
-                f"unknown stream view type {text!r}",
+                f"unknown stream view type {shown(text)}",
                 index=self.index,
                 event_id=self.event_id,
             ) from None
@@ -541,5 +545,5 @@ def _timedelta(*, seconds: float) -> _dt.timedelta:
 
 def _with_record(exc: AttributeDecodeError, record: StreamRecord) -> AttributeDecodeError:
     where = f"record {record.index}, " if record.index is not None else ""
-    reason = f"{exc.reason} ({where}eventID {record.event_id!r})"
+    reason = f"{exc.reason} ({where}eventID {shown(record.event_id)})"
     return AttributeDecodeError(exc.path, reason)
