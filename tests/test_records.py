@@ -666,3 +666,14 @@ def test_messages_of_python_built_records_are_built_safely() -> None:
             parse_event(_event_with(mutate))
         assert info.value.field == field
         assert "<list>" in info.value.reason
+
+
+def test_a_huge_event_id_is_shown_bounded_in_the_error() -> None:
+    event = testing.event(testing.insert({"PK": "A", "SK": "B"}))
+    raw = event["Records"][0]
+    raw["eventID"] = "x" * 1_000_000
+    del raw["dynamodb"]["Keys"]
+    with pytest.raises(RecordShapeError) as info:
+        parse_event(event)
+    assert info.value.event_id == raw["eventID"]  # the field keeps it whole
+    assert len(str(info.value)) < 200

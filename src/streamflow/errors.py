@@ -183,7 +183,7 @@ class RecordShapeError(StreamflowError, ValueError):
         if index is not None:
             parts.append(f"record {index}")
         if event_id is not None:
-            parts.append(f"eventID {event_id!r}")
+            parts.append(f"eventID {_shown(event_id)}")
         which = f" ({', '.join(parts)})" if parts else ""
         at = f"{field}: " if field else ""
         super().__init__(f"{at}{reason}{which}")
