@@ -174,7 +174,8 @@ class FilterCriteria:
 
         Args:
             record: the record as Lambda sees it, or a :class:`~streamflow.StreamRecord`
-                (its ``raw`` is matched); any JSON value is accepted, never raises.
+                (its DynamoDB ``change`` is matched, whether it came through a DynamoDB
+                stream or Kinesis); any JSON value is accepted, never raises.
 
         Returns:
             Whether Lambda would deliver the record.
@@ -214,6 +215,33 @@ class FilterCriteria:
             return {}
         return self.to_boto3()
 
+    def for_kinesis(self) -> FilterCriteria:
+        """The same filters for an event source mapping on a Kinesis data stream that
+        Kinesis Data Streams for DynamoDB writes to.
+
+        Lambda filters a Kinesis record only on its ``data`` (the DynamoDB change, decoded
+        from base64 JSON), so each pattern is nested under ``data``. A DynamoDB change in
+        Kinesis carries no ``eventSourceARN``, ``eventVersion``, ``dynamodb.SequenceNumber``
+        nor ``dynamodb.StreamViewType`` (it has ``tableName`` and ``recordFormat``): a
+        pattern on those could never match, and is refused.
+
+        Raises:
+            FilterValidationError: a pattern names a field the Kinesis change lacks.
+
+        >>> FilterCriteria(Filter.insert()).for_kinesis().to_boto3()
+        {'Filters': [{'Pattern': '{"data":{"eventName":["INSERT"]}}'}]}
+        """
+        for index, flt in enumerate(self._filters):
+            absent = _absent_in_kinesis(flt.pattern)
+            if absent:
+                raise FilterValidationError(
+                    f"Filters[{index}].{absent}",
+                    "a DynamoDB change read through Kinesis has no such field, so this "
+                    "pattern would never match on a Kinesis event source mapping",
+                )
+        wrapped = [Filter.from_pattern({"data": flt.pattern}) for flt in self._filters]
+        return FilterCriteria(*wrapped, max_filters=self._max_filters)
+
     def __or__(self, other: Filter | FilterCriteria) -> FilterCriteria:
         """Add a filter (or another criteria's filters), keeping this ``max_filters``."""
         if isinstance(other, Filter):
@@ -247,6 +275,42 @@ class FilterCriteria:
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"FilterCriteria is immutable: cannot set {name!r}")
+
+
+_NOT_IN_KINESIS = {
+    "eventSourceARN": None,
+    "eventVersion": None,
+    "dynamodb": frozenset({"SequenceNumber", "StreamViewType"}),
+}
+"""Fields of a DynamoDB stream record that the change written to Kinesis lacks (``None``: the
+whole field; a set: those keys of it)."""
+
+
+def _absent_in_kinesis(pattern: Mapping[str, Any]) -> str | None:
+    """The first field ``pattern`` (or one of its ``$or`` alternatives) constrains that a
+    DynamoDB change read through Kinesis does not carry."""
+    for key, value in pattern.items():
+        if key == "$or" and isinstance(value, list):
+            for alternative in value:
+                absent = isinstance(alternative, Mapping) and _absent_in_kinesis(alternative)
+                if absent:
+                    return absent
+        elif key in _NOT_IN_KINESIS:
+            inner = _NOT_IN_KINESIS[key]
+            if inner is None:
+                return key
+            if isinstance(value, Mapping):
+                for name in value:
+                    if name in inner:
+                        return f"{key}.{name}"
+                nested = value.get("$or")
+                if isinstance(nested, list):
+                    for alternative in nested:
+                        if isinstance(alternative, Mapping):
+                            hit = next((n for n in alternative if n in inner), None)
+                            if hit:
+                                return f"{key}.{hit}"
+    return None
 
 
 def _rebuild_criteria(filters: tuple[Filter, ...], max_filters: int) -> FilterCriteria:

@@ -213,8 +213,9 @@ class Filter:
 
         Args:
             record: the record as Lambda sees it (a dict parsed from the event JSON, type
-                descriptors included) or a :class:`~streamflow.StreamRecord` (its ``raw``
-                is matched); any JSON value is accepted and never raises.
+                descriptors included) or a :class:`~streamflow.StreamRecord` (its DynamoDB
+                ``change`` is matched, whether it came through a DynamoDB stream or
+                Kinesis); any JSON value is accepted and never raises.
 
         Returns:
             True if the record matches the pattern.

@@ -16,13 +16,14 @@ __all__ = ["as_record", "compact_json", "copy_json", "show", "utf16_length"]
 
 def as_record(record: Any) -> Any:
     """What a filter matches for ``record``: a :class:`~streamflow.StreamRecord` (anything
-    with a dict ``raw``) is read as its ``raw``, the record as Lambda delivers it; any other
-    value is taken as it is. Duck-typed, so that filters need not import the records module.
+    with a dict ``change``) is read as its DynamoDB change, the record as a DynamoDB stream
+    delivers it (for Kinesis Data Streams for DynamoDB, the change its ``data`` carries); any
+    other value is taken as it is. Duck-typed, so that filters need not import records.
     """
     if type(record) is dict:
         return record
-    raw = getattr(record, "raw", None)
-    return raw if type(raw) is dict else record
+    change = getattr(record, "change", None)
+    return change if type(change) is dict else record
 
 
 def utf16_length(text: str) -> int:

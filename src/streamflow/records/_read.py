@@ -191,14 +191,13 @@ def _make(
         _diagnose(change, index, kinesis)
     fields = {
         "raw": raw,
+        "change": change,
         "_ddb": ddb,
         "event_id": event_id,
         "event_name": event_name,
         "sequence_number": sequence,
         "index": index,
     }
-    if change is not raw:
-        fields["_change"] = change
     if numbers != "auto":
         fields["_numbers"] = numbers
     # Nearly every handler reads the keys, one or two plain values: decoding them now costs

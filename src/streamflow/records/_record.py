@@ -117,7 +117,10 @@ class StreamRecord:
     :meth:`from_get_records` or :meth:`from_kinesis`, not with the constructor.
 
     Attributes:
-        raw: the record exactly as Lambda delivers it (what event filters match).
+        raw: the record exactly as Lambda delivers it.
+        change: the DynamoDB change as a DynamoDB stream record carries it, which is what
+            event filters match: ``raw`` itself for a DynamoDB stream event, the decoded
+            ``kinesis.data`` for Kinesis Data Streams for DynamoDB.
         event_id: the record's unique ``eventID``.
         event_name: INSERT, MODIFY or REMOVE.
         sequence_number: the record's position in its shard, as text (21 to 40 digits).
@@ -134,6 +137,7 @@ class StreamRecord:
     """
 
     raw: dict[str, Any]
+    change: dict[str, Any]
     event_id: str
     event_name: EventName
     sequence_number: str
@@ -258,11 +262,6 @@ class StreamRecord:
 
     # --- fields ---------------------------------------------------------------------------
 
-    @_cached
-    def _change(self) -> dict[str, Any]:
-        """The change itself: the record, unless a Kinesis record wraps it (set when made)."""
-        return self.raw
-
     def _field(self, where: dict[str, Any], key: str, path: str, kind: type[T]) -> T:
         value = where.get(key, _MISSING)
         if value is _MISSING:
@@ -289,7 +288,7 @@ class StreamRecord:
     @_cached
     def aws_region(self) -> str:
         """The Region of the table that changed (``awsRegion``)."""
-        return self._field(self._change, "awsRegion", "awsRegion", str)
+        return self._field(self.change, "awsRegion", "awsRegion", str)
 
     @_cached
     def event_source_arn(self) -> str:
@@ -299,8 +298,8 @@ class StreamRecord:
     @_cached
     def table_name(self) -> str:
         """The table's name, from the stream ARN (or ``tableName`` of a Kinesis change)."""
-        if "tableName" in self._change:
-            return self._field(self._change, "tableName", "tableName", str)
+        if "tableName" in self.change:
+            return self._field(self.change, "tableName", "tableName", str)
         arn = self.event_source_arn
         _, sep, rest = arn.partition(":table/")
         name = rest.split("/", 1)[0]
@@ -343,7 +342,7 @@ class StreamRecord:
             )
         try:
             seconds = float(value)
-            if self.raw is not self._change:  # Kinesis: milliseconds or microseconds
+            if self.raw is not self.change:  # Kinesis: milliseconds or microseconds
                 seconds = seconds / 1_000_000 if value >= 1e14 else seconds / 1_000
             return _epoch() + _timedelta(seconds=seconds)
         except (OverflowError, ValueError):  # ValueError: NaN, which json.loads accepts
@@ -354,7 +353,7 @@ class StreamRecord:
     @_cached
     def stream_view_type(self) -> StreamViewType:
         """What the stream captures: KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES."""
-        if self.raw is not self._change:
+        if self.raw is not self.change:
             return StreamViewType.NEW_AND_OLD_IMAGES
         text = self._field(self._ddb, "StreamViewType", "dynamodb.StreamViewType", str)
         try:
@@ -370,7 +369,7 @@ class StreamRecord:
     @_cached
     def is_ttl_delete(self) -> bool:
         """True for a REMOVE made by DynamoDB's Time to Live, not by a user."""
-        identity = self._change.get("userIdentity")
+        identity = self.change.get("userIdentity")
         return (
             isinstance(identity, dict)
             and identity.get("type") == _TTL_IDENTITY["type"]

@@ -311,7 +311,9 @@ class Router:
 
     # --- infrastructure ---------------------------------------------------------------------
 
-    def filter_criteria(self, *, max_filters: int = 5) -> FilterCriteria:
+    def filter_criteria(
+        self, *, max_filters: int = 5, source: Literal["dynamodb", "kinesis"] = "dynamodb"
+    ) -> FilterCriteria:
         """The OR of every route's filter: what the event source mapping must carry, so that
         records no route wants never invoke the function.
 
@@ -319,15 +321,24 @@ class Router:
         the result is then an empty ``FilterCriteria()`` too (no filtering), not the other
         routes' filters, which would drop records that route is waiting for.
 
+        The same routes serve a table's DynamoDB stream and a Kinesis data stream that
+        Kinesis Data Streams for DynamoDB writes to: the router matches a Kinesis record by
+        the DynamoDB change it carries. Only the mapping's patterns differ, since Lambda
+        filters a Kinesis record on its ``data``: ask for them with ``source="kinesis"``.
+
         Args:
             max_filters: 5 by AWS's default quota, 10 if raised on request.
+            source: ``"dynamodb"`` (a DynamoDB stream's mapping) or ``"kinesis"`` (each
+                pattern nested under ``data``; see :meth:`FilterCriteria.for_kinesis`).
 
         Raises:
-            FilterValidationError: the routes need more filters than ``max_filters``.
-            ValueError: no route is declared.
+            FilterValidationError: the routes need more filters than ``max_filters``, or
+                (Kinesis) a route's filter names a field the Kinesis change lacks.
+            ValueError: no route is declared, or ``source`` is neither.
         """
         from streamflow.filters import Filter, FilterCriteria
 
+        _choose("source", source, ("dynamodb", "kinesis"))
         if not self._routes:
             raise ValueError("no routes are declared")
         if any(not route.criteria.filters for route in self._routes):
@@ -338,7 +349,8 @@ class Router:
                 candidate = Filter.from_pattern(pattern)
                 if candidate not in filters:
                     filters.append(candidate)
-        return FilterCriteria(*filters, max_filters=max_filters)
+        criteria = FilterCriteria(*filters, max_filters=max_filters)
+        return criteria.for_kinesis() if source == "kinesis" else criteria
 
     def assert_not_retriggered(
         self,

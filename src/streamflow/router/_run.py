@@ -408,7 +408,7 @@ def run_batch(
             batch.fail(index, None, error)
             continue
         records[index] = record
-        masks[index] = choose(record.raw)
+        masks[index] = choose(record.change)  # a Kinesis record: the change it carries
 
     # Records matching the same routes share a mask: count and plan per mask, not per record.
     bits = [(1 << position, route) for position, route in enumerate(routes)]

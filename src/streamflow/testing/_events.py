@@ -23,6 +23,7 @@ __all__ = [
 ]
 
 ViewType = Literal["KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"]
+Source = Literal["dynamodb", "kinesis"]
 
 DEFAULT_FIRST_SEQUENCE_NUMBER = 400_000_000_000_000_000_100
 _TTL_IDENTITY = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
@@ -75,6 +76,7 @@ def records(
     stream_label: str = "2026-01-01T00:00:00.000",
     first_sequence_number: int | str = DEFAULT_FIRST_SEQUENCE_NUMBER,
     created_at: datetime | float | None = None,
+    source: Source = "dynamodb",
 ) -> list[dict[str, Any]]:
     """The raw records of :func:`event`, as a list (same arguments).
 
@@ -83,6 +85,10 @@ def records(
     """
     if view_type not in ("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"):
         raise ValueError(f"unknown stream view type {view_type!r}")
+    if source not in ("dynamodb", "kinesis"):
+        raise ValueError(f"source must be 'dynamodb' or 'kinesis', got {source!r}")
+    if source == "kinesis" and view_type != "NEW_AND_OLD_IMAGES":
+        raise ValueError("a change written to Kinesis carries both images: leave view_type")
     if isinstance(keys, str):
         keys = (keys,)  # one name: a table with a partition key only, not its letters
     if not keys:
@@ -96,7 +102,10 @@ def records(
             raise TypeError(
                 f"changes must come from insert(), modify() or remove(), got {change!r}"
             )
-        out.append(_record(change, sequence, keys, view_type, region, arn, stamp))
+        record = _record(change, sequence, keys, view_type, region, arn, stamp)
+        if source == "kinesis":
+            record = _through_kinesis(record, table, account)
+        out.append(record)
         sequence += 1_000 + position % 7  # increasing, never contiguous, as on AWS
     return out
 
@@ -111,6 +120,7 @@ def event(
     stream_label: str = "2026-01-01T00:00:00.000",
     first_sequence_number: int | str = DEFAULT_FIRST_SEQUENCE_NUMBER,
     created_at: datetime | float | None = None,
+    source: Source = "dynamodb",
 ) -> dict[str, Any]:
     """A Lambda event from a DynamoDB stream carrying ``changes`` in order.
 
@@ -127,6 +137,11 @@ def event(
         first_sequence_number: the first record's sequence number; later ones increase.
         created_at: ``ApproximateCreationDateTime`` (a datetime or epoch seconds), rounded
             down to the second as AWS does; the current time by default.
+        source: ``"dynamodb"`` (a DynamoDB stream's event) or ``"kinesis"``: the event of
+            a Kinesis data stream that Kinesis Data Streams for DynamoDB writes to, each
+            change base64 JSON in ``kinesis.data`` as AWS documents it (``tableName``,
+            ``recordFormat``, ``ApproximateCreationDateTime`` in milliseconds, no
+            ``SequenceNumber`` nor ``StreamViewType``), with Kinesis sequence numbers.
 
     Returns:
         ``{"Records": [...]}``, ready for a handler or :func:`streamflow.parse_event`.
@@ -150,6 +165,7 @@ def event(
             stream_label=stream_label,
             first_sequence_number=first_sequence_number,
             created_at=created_at,
+            source=source,
         )
     }
 
@@ -215,6 +231,49 @@ def _record(
     if change.ttl:
         record["userIdentity"] = dict(_TTL_IDENTITY)
     return record
+
+
+def _through_kinesis(record: dict[str, Any], table: str, account: str) -> dict[str, Any]:
+    """``record`` as Kinesis Data Streams for DynamoDB delivers the same change."""
+    import base64
+    import hashlib
+    import json
+
+    ddb = {
+        name: value
+        for name, value in record["dynamodb"].items()
+        if name not in ("SequenceNumber", "StreamViewType")
+    }
+    ddb["ApproximateCreationDateTime"] = record["dynamodb"]["ApproximateCreationDateTime"] * 1000
+    change = {
+        "awsRegion": record["awsRegion"],
+        "eventID": record["eventID"],
+        "eventName": record["eventName"],
+        "userIdentity": record.get("userIdentity"),
+        "recordFormat": "application/json",
+        "tableName": table,
+        "dynamodb": ddb,
+        "eventSource": "aws:dynamodb",
+    }
+    keys = json.dumps(ddb["Keys"], sort_keys=True)
+    sequence = f"4959{int(record['dynamodb']['SequenceNumber']):052d}"
+    region = record["awsRegion"]
+    return {
+        "kinesis": {
+            "kinesisSchemaVersion": "1.0",
+            "partitionKey": hashlib.md5(keys.encode(), usedforsecurity=False).hexdigest().upper(),
+            "sequenceNumber": sequence,
+            "data": base64.b64encode(json.dumps(change).encode()).decode("ascii"),
+            "approximateArrivalTimestamp": record["dynamodb"]["ApproximateCreationDateTime"],
+        },
+        "eventSource": "aws:kinesis",
+        "eventVersion": "1.0",
+        "eventID": f"shardId-000000000000:{sequence}",
+        "eventName": "aws:kinesis:record",
+        "invokeIdentityArn": f"arn:aws:iam::{account}:role/lambda-role",
+        "awsRegion": region,
+        "eventSourceARN": f"arn:aws:kinesis:{region}:{account}:stream/{table}-changes",
+    }
 
 
 def create_table(
