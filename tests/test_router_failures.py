@@ -12,10 +12,12 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from streamflow import Router, StreamRecord, testing
-from streamflow.errors import HandlerTimeoutError
-from streamflow.filters import Filter
+from streamflow.errors import FilterValidationError, HandlerTimeoutError
+from streamflow.filters import Filter, anything_but, exists, numeric, prefix, suffix
 from streamflow.router._deadline import Deadline, auto_margin
 from streamflow.router._report import emit_metrics
 
@@ -333,3 +335,89 @@ def test_a_malformed_response_from_a_batch_route_fails_its_records_clearly(answe
     assert result.reported == tuple(numbers(ev))
     assert all(isinstance(f.error, TypeError) for f in result.failures)
     assert "batchItemFailures" in str(result.failures[0].error)
+
+
+# --- more routes than a mapping has filters ---------------------------------------------------
+
+
+def test_routes_on_different_key_prefixes_are_merged_to_fit_five_filters() -> None:
+    router = Router()
+    for name in ("A", "B", "C", "D", "E", "F", "G"):
+        router.on(Filter.insert().key("PK", prefix(f"{name}#")), name=name)(lambda r: None)
+    router.on(Filter.remove().ttl_deletes_only(), name="expired")(lambda r: None)
+    criteria = router.filter_criteria()
+    assert len(criteria) == 5  # merged as far as needed, no further
+    prefixes = [
+        rule["prefix"]
+        for pattern in criteria.patterns
+        if "dynamodb" in pattern
+        for rule in pattern["dynamodb"]["Keys"]["PK"]["S"]
+    ]
+    assert sorted(prefixes) == [f"{name}#" for name in "ABCDEFG"]
+
+
+def test_routes_that_cannot_be_merged_are_refused_with_a_clear_error() -> None:
+    router = Router()
+    shapes = [
+        Filter.insert(),
+        Filter.modify().key("PK", prefix("A#")),
+        Filter.remove().ttl_deletes_only(),
+        Filter.where("dynamodb.SizeBytes", numeric(">", 10)),
+        Filter.modify().new_image("status", exists(False)),
+        Filter.insert().new_image("kind", anything_but("x")).key("SK", prefix("B")),
+    ]
+    for number, flt in enumerate(shapes):
+        router.on(flt, name=f"r{number}")(lambda r: None)
+    with pytest.raises(FilterValidationError, match="even with those that differ"):
+        router.filter_criteria()
+    assert len(router.filter_criteria(max_filters=10)) == 6
+
+
+ROUTE_SHAPES = st.sampled_from(
+    [
+        Filter.insert().key("PK", prefix("A#")),
+        Filter.insert().key("PK", prefix("B#")),
+        Filter.insert().key("PK", "USER#1"),
+        Filter.modify().key("PK", prefix("A#")),
+        Filter.modify().key("PK", prefix("C#")),
+        Filter.events("INSERT", "MODIFY").new_image("kind", "x", "y"),
+        Filter.events("INSERT", "MODIFY").new_image("kind", "z"),
+        Filter.remove().ttl_deletes_only(),
+        Filter.remove().key("SK", suffix("#1")),
+        Filter.remove().key("SK", suffix("#2")),
+    ]
+)
+CHANGES = st.tuples(
+    st.sampled_from(["A#1", "B#2", "C#1", "USER#1", "X"]),
+    st.sampled_from(["S#1", "S#2", "S#3"]),
+    st.sampled_from(["x", "y", "z", "w"]),
+    st.sampled_from(["insert", "modify", "remove", "ttl"]),
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    routes=st.lists(ROUTE_SHAPES, min_size=1, max_size=10, unique=True),
+    changes=st.lists(CHANGES, max_size=10),
+)
+def test_merged_filters_match_exactly_what_the_routes_match(
+    routes: list[Filter], changes: list[tuple[str, str, str, str]]
+) -> None:
+    router = Router()
+    for number, flt in enumerate(routes):
+        router.on(flt, name=f"r{number}")(lambda r: None)
+    try:
+        criteria = router.filter_criteria(max_filters=3)
+    except FilterValidationError:
+        criteria = router.filter_criteria(max_filters=10)
+    items = []
+    for pk, sk, kind, what in changes:
+        item = {"PK": pk, "SK": sk, "kind": kind}
+        if what == "insert":
+            items.append(testing.insert(item))
+        elif what == "modify":
+            items.append(testing.modify(item, item))
+        else:
+            items.append(testing.remove(item, ttl=what == "ttl"))
+    for raw in testing.records(*items):
+        assert criteria.matches(raw) == any(flt.matches(raw) for flt in routes)

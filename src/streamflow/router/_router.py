@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from streamflow.errors import RecordShapeError, RecursionRiskError
+from streamflow.errors import FilterValidationError, RecordShapeError, RecursionRiskError
 from streamflow.records import StreamRecord
 from streamflow.router._calls import plan_arguments
 from streamflow.router._report import (
@@ -321,6 +321,10 @@ class Router:
         the result is then an empty ``FilterCriteria()`` too (no filtering), not the other
         routes' filters, which would drop records that route is waiting for.
 
+        Beyond ``max_filters``, filters that differ only in one field's values (such as
+        routes on different key prefixes) are merged into one pattern matching the same
+        records.
+
         The same routes serve a table's DynamoDB stream and a Kinesis data stream that
         Kinesis Data Streams for DynamoDB writes to: the router matches a Kinesis record by
         the DynamoDB change it carries. Only the mapping's patterns differ, since Lambda
@@ -349,6 +353,18 @@ class Router:
                 candidate = Filter.from_pattern(pattern)
                 if candidate not in filters:
                     filters.append(candidate)
+        if len(filters) > max_filters:
+            from streamflow.filters._merge import merge_filters
+
+            filters = merge_filters(filters, max_filters)
+        if len(filters) > max_filters:
+            raise FilterValidationError(
+                "Filters",
+                f"the routes need {len(filters)} filters, even with those that differ in one "
+                f"field's values merged, and a mapping holds at most {max_filters} (AWS raises "
+                "the limit to 10 on request: max_filters=10); give routes a shared filter, or "
+                "split them over two functions",
+            )
         criteria = FilterCriteria(*filters, max_filters=max_filters)
         return criteria.for_kinesis() if source == "kinesis" else criteria
 
