@@ -799,8 +799,11 @@ def test_filter_criteria_respects_the_quota() -> None:
     router = Router()
     for i in range(6):
         router.on(Filter.insert().key("PK", prefix(f"P{i}#")), name=f"r{i}")(lambda record: None)
-    with pytest.raises(FilterValidationError):
-        router.filter_criteria()
+    assert len(router.filter_criteria().patterns) == 5  # two prefixes share one filter
     assert len(router.filter_criteria(max_filters=10).patterns) == 6
+    assert len(router.filter_criteria(max_filters=1).patterns) == 1
+    router.on(Filter.remove(), name="removed")(lambda record: None)
+    with pytest.raises(FilterValidationError):
+        router.filter_criteria(max_filters=1)
     with pytest.raises(ValueError, match="no routes"):
         Router().filter_criteria()
