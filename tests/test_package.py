@@ -204,6 +204,40 @@ def test_a_handlers_imports_leave_typing_json_and_re_unloaded() -> None:
     assert _printed_by(code) == ""
 
 
+README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
+
+# One INSERT as Lambda delivers it, written out so that the run loads nothing else.
+_ONE_BATCH = """
+event = {"Records": [{"eventID": "1", "eventName": "INSERT", "eventVersion": "1.1",
+    "eventSource": "aws:dynamodb", "awsRegion": "us-east-1", "dynamodb": {
+    "ApproximateCreationDateTime": 1764148800,
+    "Keys": {"PK": {"S": "SCORE#1"}, "SK": {"S": "USER#7"}},
+    "NewImage": {"PK": {"S": "SCORE#1"}, "SK": {"S": "USER#7"}, "points": {"N": "30"}},
+    "SequenceNumber": "400000000000000000100", "SizeBytes": 60,
+    "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    "eventSourceARN": "arn:aws:dynamodb:us-east-1:1:table/scores/stream/2026-01-01T00:00:00.000"}]}
+assert handler(event, None) == {"batchItemFailures": []}
+"""
+
+
+def _readme_handler_run() -> str:
+    """The README's first handler, defined as a user's module does, then one batch run."""
+    text = README.read_text()
+    code = text.split("```python\n", 1)[1].split("```", 1)[0]
+    assert "router.lambda_handler" in code, "the README's first example is the Router handler"
+    return code.replace("print(", "(") + _ONE_BATCH
+
+
+def test_the_readme_handler_building_and_running_a_batch_loads_no_costly_module() -> None:
+    code = (
+        "import sys, io, contextlib\n"
+        "before = set(sys.modules)\n" + _readme_handler_run() + "new = set(sys.modules) - before\n"
+        "print(','.join(sorted(new & {'typing', 'json', 're', 'inspect', 'dataclasses',"
+        " 'logging', 'asyncio', 'boto3'})))\n"
+    )
+    assert _printed_by(code) == ""
+
+
 def _import_time_us(statement: str) -> int:
     """Microseconds ``python -X importtime`` reports for everything the statement imports
     (the sum of its top-level entries), the median of seven fresh interpreters."""
@@ -240,3 +274,6 @@ def test_import_cost_is_small() -> None:
     bare = _import_time_us("pass")
     ours = _import_time_us(statement)
     assert ours - bare < 20_000, f"import costs {(ours - bare) / 1000:.1f} ms"
+    # and the README's handler, built and run on one batch, as a cold start does
+    handler = _import_time_us(_readme_handler_run())
+    assert handler - bare < 20_000, f"a cold start costs {(handler - bare) / 1000:.1f} ms"
