@@ -4,6 +4,7 @@ Commands::
 
     streamflow filter test PATTERN EVENT      which records of EVENT would Lambda deliver?
     streamflow filter lint PATTERN [--view-type VIEW_TYPE]
+    streamflow check HANDLER (--template FILE | --function-name NAME)   (docs/check.md)
 
 ``PATTERN`` is a file, ``-`` for standard input, or inline JSON text starting with ``{``. It
 holds one filter pattern, or a whole ``FilterCriteria`` (``{"Filters": [{"Pattern": "..."}]}``,
@@ -210,6 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
     from streamflow.runner import add_run_command  # the runner imports boto3 only when run
 
     add_run_command(commands)
+    from streamflow.check import add_check_command  # boto3 and PyYAML only when checking
+
+    add_check_command(commands)
     return parser
 
 
