@@ -210,3 +210,32 @@ def test_one_change_takes_the_same_routes_through_either_source(
         return calls
 
     assert routed("dynamodb") == routed("kinesis")
+
+
+# --- streamflow filter test on a Kinesis event --------------------------------------------------
+
+
+def _filter_test(tmp_path: Any, pattern: Any, capsys: Any) -> tuple[int, str]:
+    from streamflow.cli import main
+
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"Records": [kinesis_record(CHANGE)]}))
+    code = main(["filter", "test", json.dumps(pattern), str(event)])
+    return code, capsys.readouterr().out
+
+
+def test_filter_test_applies_a_kinesis_pattern_to_the_decoded_data(
+    tmp_path: Any, capsys: Any
+) -> None:
+    code, out = _filter_test(tmp_path, {"data": {"eventName": ["INSERT"]}}, capsys)
+    assert code == 0
+    assert out.startswith(f"kept     record 0  INSERT  Kinesis sequenceNumber {SEQUENCE}")
+
+
+def test_filter_test_says_why_a_dynamodb_pattern_drops_a_kinesis_record(
+    tmp_path: Any, capsys: Any
+) -> None:
+    code, out = _filter_test(tmp_path, {"eventName": ["INSERT"]}, capsys)
+    assert code == 1
+    assert "dropped  record 0" in out
+    assert 'nest them under "data"' in out

@@ -86,13 +86,18 @@ def _records(text: str) -> list[Any]:
     raise _UsageError("EVENT must be a Lambda event {'Records': [...]}, a list of records or one")
 
 
-def _describe(index: int, record: Any) -> str:
+def _describe(index: int, record: Any, view: Any) -> str:
     if not isinstance(record, dict):
         return f"record {index}"
     parts = [f"record {index}"]
-    if isinstance(record.get("eventName"), str):
-        parts.append(record["eventName"])
-    if isinstance(record.get("eventID"), str):
+    change = view.get("data") if view is not record and isinstance(view, dict) else record
+    if isinstance(change, dict) and isinstance(change.get("eventName"), str):
+        parts.append(change["eventName"])
+    if view is not record:
+        kinesis = record.get("kinesis")
+        number = kinesis.get("sequenceNumber") if isinstance(kinesis, dict) else None
+        parts.append(f"Kinesis sequenceNumber {number}")
+    elif isinstance(record.get("eventID"), str):
         parts.append(f"eventID {record['eventID']}")
     return "  ".join(parts)
 
@@ -119,16 +124,26 @@ def _filter_test(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
         raise _UsageError("only one of PATTERN and EVENT can be read from standard input")
     criteria = _load_filters(_read_text(args.pattern, "PATTERN", stdin, inline=True))
     records = _records(_read_text(args.event, "EVENT", stdin))
+    from streamflow.filters._json import lambda_view
+
+    nested = any("data" in pattern for pattern in criteria.patterns)
     kept = 0
     for index, record in enumerate(records):
-        label = _describe(index, record)
-        if criteria.matches(record):
+        view = lambda_view(record)  # a Kinesis record is filtered on its decoded data
+        label = _describe(index, record, view)
+        if criteria.matches(view):
             kept += 1
             out.write(f"kept     {label}\n")
             continue
         out.write(f"dropped  {label}\n")
-        for line in _why_dropped(criteria, record):
+        for line in _why_dropped(criteria, view):
             out.write(f"         {line}\n")
+        if view is not record and not nested and criteria.matches(view.get("data")):
+            out.write(
+                "         hint: a Kinesis mapping filters on data; these patterns match the "
+                'DynamoDB change it carries: nest them under "data" '
+                '(FilterCriteria.for_kinesis(), Router.filter_criteria(source="kinesis"))\n'
+            )
     dropped = len(records) - kept
     noun = "record" if len(records) == 1 else "records"
     out.write(f"{kept} of {len(records)} {noun} kept, {dropped} dropped\n")

@@ -11,7 +11,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a cold-s
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["as_record", "compact_json", "copy_json", "show", "utf16_length"]
+__all__ = ["as_record", "compact_json", "copy_json", "lambda_view", "show", "utf16_length"]
 
 
 def as_record(record: Any) -> Any:
@@ -24,6 +24,29 @@ def as_record(record: Any) -> Any:
         return record
     change = getattr(record, "change", None)
     return change if type(change) is dict else record
+
+
+def lambda_view(record: Any) -> Any:
+    """What Lambda applies a mapping's filters to, for one raw record of an event: a Kinesis
+    record is filtered on its ``data`` alone, decoded from base64 JSON (``{"data": ...}``);
+    any other record as it is.
+
+    >>> lambda_view({"eventSource": "aws:kinesis", "kinesis": {"data": "eyJhIjogMX0="}})
+    {'data': {'a': 1}}
+    """
+    if type(record) is not dict or record.get("eventSource") != "aws:kinesis":
+        return record
+    kinesis = record.get("kinesis")
+    data = kinesis.get("data") if type(kinesis) is dict else None
+    if not isinstance(data, str):
+        return {}
+    import binascii
+    import json
+
+    try:
+        return {"data": json.loads(binascii.a2b_base64(data))}
+    except (ValueError, RecursionError):  # not base64 JSON: only patterns on no field match
+        return {"data": data}
 
 
 def utf16_length(text: str) -> int:
