@@ -203,7 +203,7 @@ def test_filter_lint_prints_warnings_with_fixes(capsys: pytest.CaptureFixture[st
     pattern = {"dynamodb": {"NewImage": {"Score": {"N": [30]}, "status": ["x"]}}}
     code, out, _ = run(["filter", "lint", json.dumps(pattern)], capsys)
     assert code == 1
-    assert "dynamodb.NewImage.Score.N: N values are text" in out
+    assert "dynamodb.NewImage.Score.N: error: N values are text" in out
     assert "  fix: Filter.new_image('Score', 30, type='N')" in out
     assert "  fix: Filter.new_image('status', 'x')" in out
     assert out.splitlines()[-1] == "2 warnings"
@@ -279,3 +279,49 @@ def test_an_indented_pattern_file_counts_4096_on_its_compact_form(
     code, _, err = run(["filter", "lint", json.dumps(criteria)], capsys)
     assert code == 2
     assert "Filters[0].Pattern" in err
+
+
+def test_filter_lint_names_the_filter_and_the_severity_of_each_finding(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    never = '{"dynamodb": {"NewImage": {"Score": {"N": [30]}}}}'
+    suspicious = '{"dynamodb": {"NewImage": {"name": {"S": [{"wildcard": "a*"}]}}}}'
+    criteria = {"Filters": [{"Pattern": '{"eventName": ["INSERT"]}'}]}
+    criteria["Filters"] += [{"Pattern": never}, {"Pattern": suspicious}, {"Pattern": never}]
+    code, out, _ = run(["filter", "lint", json.dumps(criteria)], capsys)
+    assert code == 1
+    lines = [line for line in out.splitlines() if not line.startswith("  fix:")]
+    assert lines[0].startswith("[filter 2] dynamodb.NewImage.Score.N: error: N values are text")
+    assert lines[1].startswith("[filter 3] dynamodb.NewImage.name.S: warning: wildcard is")
+    assert lines[2].startswith("[filter 4] dynamodb.NewImage.Score.N: error: N values are text")
+    # One pattern: nothing to tell apart, no label.
+    code, out, _ = run(["filter", "lint", never], capsys)
+    assert out.startswith("dynamodb.NewImage.Score.N: error: ")
+
+
+def test_the_notes_filter_test_writes_for_rules_that_never_match() -> None:
+    from streamflow.filters import Filter, FilterCriteria
+    from streamflow.filters._document import never_matching_notes
+
+    assert never_matching_notes(FilterCriteria(Filter.insert())) == []
+    amount = {"amount": {"N": [{"numeric": [">", 5]}]}}
+    bad = Filter.from_pattern({"dynamodb": {"NewImage": amount}})
+    notes = never_matching_notes(FilterCriteria(Filter.insert(), bad))
+    assert notes[0].startswith("streamflow: [filter 2] dynamodb.NewImage.amount.N: error: ")
+    assert "\n  fix: no pattern can compare N values numerically" in notes[0]
+    assert "refused" in notes[-1]
+    warned = Filter.from_pattern({"tableName": ["scores"]})  # a warning only: no note
+    assert never_matching_notes(FilterCriteria(warned)) == []
+
+
+def test_filter_test_evaluates_a_never_matching_pattern_and_says_so_on_stderr(
+    files: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    pattern = {"eventName": ["insert"]}
+    code, out, err = run(["filter", "test", json.dumps(pattern), files["event"]], capsys)
+    assert code == 1  # evaluated as Lambda would: every record dropped
+    assert out.splitlines()[-1] == "0 of 3 records kept, 3 dropped"
+    assert "streamflow: eventName: error: eventName is never 'insert'" in err
+    assert "  fix: Filter.insert()" in err
+    code, out, err = run(["filter", "test", json.dumps(PATTERN), files["event"]], capsys)
+    assert err == ""

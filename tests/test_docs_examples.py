@@ -298,3 +298,16 @@ def test_the_shown_values_are_checked() -> None:
         "docs/router.md": 2,
         "docs/testing.md": 2,
     }
+
+
+def test_the_readmes_links_work_on_the_package_index() -> None:
+    """PyPI renders README.md without the repository around it: links must be absolute, and
+    those into the repository must name files that exist."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    base = "https://github.com/streamflow-dynamodb/streamflow/blob/main/"
+    links = re.findall(r"\]\(([^)\s]+)\)", text)
+    assert links
+    for link in links:
+        assert re.match(r"[a-z]+://|#|mailto:", link), f"relative link {link!r}"
+        if link.startswith(base):
+            assert (ROOT / link.removeprefix(base).split("#")[0]).exists(), link

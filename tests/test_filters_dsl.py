@@ -384,10 +384,10 @@ def test_any_of_adds_or_and_the_method_and_function_agree() -> None:
     a, b = Filter.new_image("a", "x"), Filter.old_image("b", "y")
     assert any_of(a, b) == Filter.any_of(a, b)
     assert any_of(a, b).pattern == {"$or": [a.pattern, b.pattern]}
-    combined = Filter.insert().any_of(a, b)
-    assert combined.matches({"eventName": "INSERT", "dynamodb": {"OldImage": {"b": {"S": "y"}}}})
+    combined = Filter.modify().any_of(a, b)
+    assert combined.matches({"eventName": "MODIFY", "dynamodb": {"OldImage": {"b": {"S": "y"}}}})
     assert not combined.matches(
-        {"eventName": "MODIFY", "dynamodb": {"NewImage": {"a": {"S": "x"}}}}
+        {"eventName": "INSERT", "dynamodb": {"NewImage": {"a": {"S": "x"}}}}
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from typing import Any
 
 import pytest
@@ -218,8 +219,10 @@ def test_images_the_view_type_does_not_carry(view_type: str, image: str, warned:
 
 
 def test_event_names_without_the_image() -> None:
-    assert "INSERT" in one(Filter.insert().old_image("a", "x")).message
-    assert "REMOVE" in one(Filter.remove().new_image("a", "x")).message
+    insert_old = {"eventName": ["INSERT"], "dynamodb": {"OldImage": {"a": {"S": ["x"]}}}}
+    remove_new = {"eventName": ["REMOVE"], "dynamodb": {"NewImage": {"a": {"S": ["x"]}}}}
+    assert "INSERT" in one(insert_old).message
+    assert "REMOVE" in one(remove_new).message
     assert lint(Filter.events("INSERT", "MODIFY").old_image("a", "x")) == []
     assert lint(Filter.remove().new_image("a", exists(False))) == []
 
@@ -257,7 +260,11 @@ def test_lint_accepts_filters_criteria_mappings_and_text() -> None:
     text = '{"dynamodb": {"NewImage": {"status": ["x"]}}}'
     flt = Filter.from_pattern(pattern)
     criteria = FilterCriteria(Filter.insert(), flt)
-    assert lint(pattern) == lint(text) == lint(flt) == lint(criteria) == flt.lint()
+    assert lint(pattern) == lint(text) == lint(flt) == flt.lint() == lint(FilterCriteria(flt))
+    # Among several filters, each finding names its own (the second here).
+    assert [(w.path, w.message, w.index) for w in lint(criteria)] == [
+        (w.path, w.message, 1) for w in lint(flt)
+    ]
 
 
 def test_lint_refuses_invalid_input() -> None:
@@ -269,8 +276,10 @@ def test_lint_refuses_invalid_input() -> None:
 
 def test_warnings_are_values_with_a_readable_text() -> None:
     warning = one(new_image(status=["x"]))
-    assert warning == LintWarning(warning.path, warning.message, warning.fix)
-    assert str(warning) == f"{warning.path}: {warning.message}\n  fix: {warning.fix}"
+    assert warning == LintWarning(warning.path, warning.message, warning.fix, "error")
+    assert warning != LintWarning(warning.path, warning.message, warning.fix)  # a warning
+    assert str(warning) == f"{warning.path}: error: {warning.message}\n  fix: {warning.fix}"
+    assert pickle.loads(pickle.dumps(warning)) == warning
     with pytest.raises(AttributeError):
         warning.path = "x"  # type: ignore[misc]
 

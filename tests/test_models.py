@@ -1125,3 +1125,34 @@ def test_public_names() -> None:
         public = getattr(streamflow.models, name)
         assert public.__doc__
         assert public.__module__ == "streamflow.models"
+
+
+def test_a_model_built_from_the_keys_alone_says_the_stream_carries_keys_only() -> None:
+    """A Router builds a route's model from the keys when the stream has no image for the
+    change (KEYS_ONLY): the error must say so, not only that ``amount`` is missing."""
+
+    @dataclass
+    class Order:
+        PK: str
+        amount: int
+        note: str = ""
+
+    keys = {"PK": "ORDER#1"}
+    with pytest.raises(ModelError) as plain:
+        from_item(Order, keys)
+    assert plain.value.problems == (("amount", "required attribute is missing"),)
+    with pytest.raises(ModelError) as error:
+        from_item(Order, keys, source="keys")
+    ((path, reason),) = error.value.problems
+    assert path == "amount"
+    assert reason.startswith("required attribute is missing: ")
+    assert "only the item's keys" in reason
+    assert "KEYS_ONLY" in str(error.value)
+    # Other problems of the keys are what they are.
+    with pytest.raises(ModelError) as wrong:
+        from_item(Order, {"PK": 7, "amount": 1}, source="keys")
+    assert wrong.value.problems == (("PK", "expected str, got int"),)
+    assert from_item(Order, {"PK": "ORDER#1", "amount": 3}, source="keys") == Order("ORDER#1", 3)
+    assert from_item(Order, {"PK": "ORDER#1", "amount": 3}, source="image").amount == 3
+    with pytest.raises(ValueError, match="source must be 'image' or 'keys'"):
+        from_item(Order, keys, source="new")  # type: ignore[arg-type]

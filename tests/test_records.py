@@ -677,3 +677,58 @@ def test_a_huge_event_id_is_shown_bounded_in_the_error() -> None:
         parse_event(event)
     assert info.value.event_id == raw["eventID"]  # the field keeps it whole
     assert len(str(info.value)) < 200
+
+
+def test_is_ttl_delete_only_on_remove_records() -> None:
+    """AWS documents TTL deletions as REMOVE records with DynamoDB's service principal;
+    aws-lambda-go's sample and SAM's ``generate-event dynamodb update`` put that identity
+    on an INSERT (or MODIFY), which is no TTL deletion."""
+    service = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+    for change in (
+        testing.insert({"PK": "a", "SK": "b"}),
+        testing.modify({"PK": "a", "SK": "b", "n": 1}, {"PK": "a", "SK": "b", "n": 2}),
+    ):
+        raw = testing.records(change)[0]
+        raw["userIdentity"] = dict(service)
+        assert StreamRecord.from_lambda(raw).is_ttl_delete is False
+    raw = testing.records(testing.remove({"PK": "a", "SK": "b"}))[0]
+    raw["userIdentity"] = dict(service)
+    assert StreamRecord.from_lambda(raw).is_ttl_delete is True
+
+
+@pytest.mark.parametrize("arn", ["eventsourcearn", "eventsource_arn", "stream-ARN", ""])
+def test_table_name_of_a_sample_events_placeholder_arn_is_empty(arn: str) -> None:
+    raw = testing.records(testing.insert({"PK": "a", "SK": "b"}))[0]
+    raw["eventSourceARN"] = arn
+    record = StreamRecord.from_lambda(raw)
+    assert record.table_name == ""  # code that only logs it runs on sample events
+    raw["eventSourceARN"] = "arn:aws:dynamodb:us-east-1:1:table/"  # an ARN naming no table
+    with pytest.raises(RecordShapeError, match="not a DynamoDB stream ARN"):
+        _ = StreamRecord.from_lambda(raw).table_name
+
+
+def test_items_come_back_from_test_events_as_docs_testing_md_says() -> None:
+    """Not "exactly": numbers are DynamoDB's text, decoded by the codec's rule."""
+    from pathlib import Path
+
+    item = {"PK": "a", "SK": "b", "f": 1.5, "g": 2.0, "h": 0.1, "d": Decimal("1.50")}
+    item |= {"z": -0.0, "t": (1, "x"), "fs": frozenset({"a"}), "ba": bytearray(b"x")}
+    image = parse_event(testing.event(testing.insert(item)))[0].new_image
+    assert image == {
+        "PK": "a",
+        "SK": "b",
+        "f": Decimal("1.5"),
+        "g": 2,
+        "h": Decimal("0.1"),
+        "d": Decimal("1.5"),
+        "z": 0,
+        "t": [1, "x"],
+        "fs": {"a"},
+        "ba": b"x",
+    }
+    assert [type(image[name]) for name in ("g", "t", "ba")] == [int, list, bytes]
+    text = (Path(__file__).parent.parent / "docs" / "testing.md").read_text()
+    assert "gives your items back exactly" not in text
+    words = " ".join(text.split())
+    for shown in ("`2.0` gives `2`", 'the float `1.5` gives `Decimal("1.5")`', "tuples come back"):
+        assert shown in words, shown

@@ -663,3 +663,101 @@ def test_the_handlers_logging_goes_to_stdout_so_json_log_stays_json(
     # ship it to the function's log: here, standard output.
     assert "[ERROR]" in done.stdout
     assert "ValueError: poison K0" in done.stdout
+
+
+def test_a_filter_file_that_can_never_match_is_refused_naming_the_file(
+    aws_settings: dict[str, Any], project: Path, capsys: Any
+) -> None:
+    """Run, it would drop every record and exit 0: refused before anything is read."""
+    table = _table(aws_settings, "A")
+    never = {"dynamodb": {"NewImage": {"amount": {"N": [{"numeric": [">", 5]}]}}}}
+    (project / "f.json").write_text(json.dumps(never))
+    argv = [*_argv("json:dumps", table, aws_settings), "--until-idle", "0.5", "--quiet"]
+    assert _run(*argv, "--filter", "f.json") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("streamflow run: error: --filter: f.json: a rule of this filter ")
+    assert "N values are text in stream records" in err
+    assert err.rstrip().endswith("at dynamodb.NewImage.amount.N")
+    # A FilterCriteria file: the path is the document's, and the pattern is named.
+    patterns = ['{"eventName": ["INSERT"]}', '{"eventName": ["insert"]}']
+    criteria = {"Filters": [{"Pattern": pattern} for pattern in patterns]}
+    (project / "c.json").write_text(json.dumps(criteria))
+    assert _run(*argv, "--filter", "c.json") == 2
+    err = capsys.readouterr().err
+    assert '--filter: c.json: a rule of the filter {"eventName":["insert"]} can never match' in err
+    assert "(fix: Filter.insert())" in err
+    assert err.rstrip().endswith("at Filters[1].Pattern.eventName")
+
+
+def test_a_filter_file_lint_only_warns_about_runs(
+    aws_settings: dict[str, Any], project: Path
+) -> None:
+    table = _table(aws_settings, "A", "B")
+    module = _module(
+        project,
+        """
+        seen = []
+
+        def handler(event, context):
+            seen.extend(r["dynamodb"]["Keys"]["PK"]["S"] for r in event["Records"])
+        """,
+    )
+    # wildcard: documented for EventBridge buses only, a warning; it matches all the same.
+    pattern = {"dynamodb": {"Keys": {"PK": {"S": [{"wildcard": "A*"}]}}}}
+    (project / "w.json").write_text(json.dumps(pattern))
+    argv = [*_argv(f"{module}:handler", table, aws_settings), "--until-idle", "0.5", "--quiet"]
+    assert _run(*argv, "--filter", "w.json") == 0
+    assert sys.modules[module].seen == ["A"]  # type: ignore[attr-defined]
+
+
+def test_the_docs_moto_example_needs_no_aws_credentials_of_yours(
+    aws_settings: dict[str, Any], tmp_path: Path
+) -> None:
+    """docs/runner.md's first example, run as written on a machine without AWS credentials:
+    the dummy credentials it exports are all boto3 needs to talk to moto's server."""
+    import os
+
+    text = (Path(__file__).parent.parent / "docs" / "runner.md").read_text()
+    block = text.split("```console\n", 1)[1].split("```", 1)[0]
+    exported: dict[str, str] = {}
+    for line in block.splitlines():
+        if line.startswith("$ export "):
+            exported.update(item.split("=", 1) for item in line.removeprefix("$ export ").split())
+    assert "$ streamflow run" in block
+    assert {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} <= set(exported)
+    table = _table(aws_settings, "A")
+    (tmp_path / "app.py").write_text("def handler(event, context):\n    return None\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(HOME=str(tmp_path), **exported)  # no ~/.aws, no credentials but the docs'
+    done = subprocess.run(
+        [*_command("app:handler", table, aws_settings), "--until-idle", "0.5", "--quiet"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+
+
+def test_run_prints_its_status_on_standard_error_as_its_docs_say(
+    aws_settings: dict[str, Any], project: Path, capsys: Any
+) -> None:
+    from streamflow.runner import run
+
+    table = _table(aws_settings, "A")
+    summary = run(
+        lambda event, context: None,
+        table=table,
+        endpoint_url=aws_settings["endpoint_url"],
+        region="us-east-1",
+        until_idle=0.5,
+        handle_signals=False,
+    )
+    assert summary.exit_code == 0
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "shard" in err
+    assert "standard error" in (run.__doc__ or "")
+    docs = (Path(__file__).parent.parent / "docs" / "runner.md").read_text()
+    assert "from `streamflow run` and from `run()` in Python alike" in docs

@@ -124,7 +124,11 @@ def _filter_test(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
         raise _UsageError("only one of PATTERN and EVENT can be read from standard input")
     criteria = _load_filters(_read_text(args.pattern, "PATTERN", stdin, inline=True))
     records = _records(_read_text(args.event, "EVENT", stdin))
+    from streamflow.filters._document import never_matching_notes
     from streamflow.filters._json import lambda_view
+
+    for note in never_matching_notes(criteria):
+        sys.stderr.write(f"{note}\n")
 
     nested = any("data" in pattern for pattern in criteria.patterns)
     kept = 0

@@ -10,8 +10,8 @@ match records locally exactly as Lambda would, and emit it for boto3, CDK or Clo
 
 See ``docs/filters.md`` for the operators, the DynamoDB shortcuts and the traps.
 
-Importing this package stays cheap for Lambda cold starts: :func:`lint`, :class:`LintWarning`
-and :class:`Mismatch` (tooling, not matching) load on first use.
+Importing this package stays cheap for Lambda cold starts: :func:`lint`, :class:`LintWarning`,
+:func:`refuse_never_matching` and :class:`Mismatch` load on first use.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
     from streamflow.filters._explain import Mismatch
     from streamflow.filters._lint import LintWarning, lint
+    from streamflow.filters._refuse import refuse_never_matching
 
 __all__ = [
     "Filter",
@@ -55,6 +56,7 @@ __all__ = [
     "lint",
     "numeric",
     "prefix",
+    "refuse_never_matching",
     "suffix",
     "wildcard",
 ]
@@ -62,6 +64,7 @@ __all__ = [
 _LAZY = {
     "LintWarning": "streamflow.filters._lint",
     "lint": "streamflow.filters._lint",
+    "refuse_never_matching": "streamflow.filters._refuse",
     "Mismatch": "streamflow.filters._explain",
 }
 

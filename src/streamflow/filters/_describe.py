@@ -5,11 +5,14 @@ alternative of a field rewritten as the rule it meant on the value the record ho
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from streamflow.errors import FilterValidationError
 from streamflow.filters._dynamodb import canonical_number, number_text
+
+# Lint runs whenever the DSL builds a filter (to refuse rules that can never match), so this
+# module stays as cheap to import as the DSL: json loads only where a fix needs it.
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a cold-start cost)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "IMAGE_METHOD",
@@ -196,7 +199,9 @@ def _rewrite(alternative: Any, kind: str, builder: bool) -> str | None:
     if isinstance(alternative, bool) or alternative is None:
         if kind == "bool":
             return dsl(alternative) if alternative is not None else None
-        return repr(json.dumps(alternative)) if kind == "string" else None
+        if kind != "string":
+            return None
+        return repr({True: "true", False: "false", None: "null"}[alternative])
     if isinstance(alternative, (int, float)):
         if kind == "number":
             return dsl(alternative)
@@ -220,6 +225,8 @@ def _rewrite(alternative: Any, kind: str, builder: bool) -> str | None:
     if kind == "bool":
         return {"true": "True", "false": "False"}.get(alternative)
     if kind == "number":
+        import json
+
         try:
             number = json.loads(alternative)
         except ValueError:

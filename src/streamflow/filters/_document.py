@@ -1,7 +1,8 @@
 """Filter files: a JSON document holding one pattern, or a whole FilterCriteria.
 
 ``streamflow filter test|lint`` and ``streamflow run --filter`` read the same documents the
-same way, through :func:`criteria_from_document`.
+same way, through :func:`criteria_from_document`; ``run`` refuses a document with a rule that
+can never match, and ``filter test`` evaluates it but says so (:func:`never_matching_notes`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 from streamflow.filters._criteria import FilterCriteria
 from streamflow.filters._filter import Filter
 
-__all__ = ["criteria_from_document"]
+__all__ = ["criteria_from_document", "never_matching_notes", "refuse_never_matching_in"]
 
 
 def criteria_from_document(text: str, parsed: Any) -> FilterCriteria:
@@ -32,6 +33,50 @@ def criteria_from_document(text: str, parsed: Any) -> FilterCriteria:
     # indentation must not count against the 4096 characters. Duplicate keys and their
     # order are kept, which parsing and writing back would not guarantee.
     return FilterCriteria(Filter.from_pattern(_without_whitespace(text)))
+
+
+def refuse_never_matching_in(criteria: FilterCriteria, parsed: Any) -> None:
+    """Refuse a document's filters if a rule can never match, as ``streamflow run`` does
+    (:func:`~streamflow.filters.refuse_never_matching`), with the document's paths:
+    ``Filters[1].Pattern.dynamodb...`` in a FilterCriteria, the pattern's own in a pattern.
+
+    Args:
+        criteria: what :func:`criteria_from_document` read from the document.
+        parsed: the document, parsed.
+
+    Raises:
+        FilterValidationError: for the first rule that can never match.
+    """
+    from streamflow.filters._refuse import refuse_never_matching
+
+    if _is_criteria(parsed):
+        refuse_never_matching(criteria)
+    else:
+        refuse_never_matching(criteria.filters[0])
+
+
+def never_matching_notes(criteria: FilterCriteria) -> list[str]:
+    """What ``streamflow filter test`` writes on standard error about rules that can never
+    match: each such lint finding, with its fix, then a line saying where such filters are
+    refused. Empty when there is none.
+
+    >>> from streamflow.filters import Filter
+    >>> notes = never_matching_notes(FilterCriteria(Filter.from_pattern({"eventName": ["a"]})))
+    >>> print(notes[0])  # doctest: +ELLIPSIS
+    streamflow: eventName: error: eventName is never 'a' in a DynamoDB stream record ...
+      fix: use one of INSERT, MODIFY, REMOVE
+    """
+    from streamflow.filters._lint import lint
+
+    errors = [warning for warning in lint(criteria) if warning.severity == "error"]
+    if not errors:
+        return []
+    notes = [f"streamflow: {warning}" for warning in errors]
+    notes.append(
+        "streamflow: such a filter is refused by the DSL, Router routes and streamflow run; "
+        "filter test still shows what Lambda would do with it"
+    )
+    return notes
 
 
 def _is_criteria(parsed: Any) -> bool:

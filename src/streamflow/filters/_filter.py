@@ -123,8 +123,10 @@ class Filter:
     """One Lambda event filter pattern: validated, compiled once, immutable.
 
     Build it from a pattern (``Filter.from_pattern({...})`` or its JSON text) or with the
-    builder methods, which return new filters and work on the class too. Equality and
-    hashing follow the pattern.
+    builder methods, which return new filters and work on the class too. The builders refuse
+    a filter with a rule that can never match a DynamoDB stream record (docs/filters.md,
+    "When a filter is refused"); ``from_pattern`` accepts every pattern AWS accepts.
+    Equality and hashing follow the pattern.
 
     >>> from streamflow.filters import prefix
     >>> f = Filter.insert().key("PK", prefix("SCORE#"))
@@ -163,6 +165,10 @@ class Filter:
     @classmethod
     def from_pattern(cls, pattern: Mapping[str, Any] | str | bytes) -> Filter:
         """Validate a pattern as Lambda does at CreateEventSourceMapping time, and compile it.
+
+        Every pattern AWS accepts is accepted, even one with a rule that can never match (it
+        reads what is already deployed): pass the filter to
+        :func:`~streamflow.filters.refuse_never_matching` to refuse those, as the builders do.
 
         Args:
             pattern: the pattern as a mapping, or as its JSON text (``Filter.Pattern``).
@@ -264,6 +270,8 @@ class Filter:
     # --- building -----------------------------------------------------------------------------
 
     def _with(self, fragment: dict[str, Any]) -> Filter:
+        """The filter every builder returns: ``fragment`` AND-ed in, checked as the DSL
+        checks what it builds (docs/filters.md, "When a filter is refused")."""
         merged = Filter(_merge(self._pattern, fragment))
         if merged._compiled.overridden:
             path = sorted(merged._compiled.overridden)[0]
@@ -273,7 +281,9 @@ class Filter:
                 "and nested); AWS keeps only the later one, so state it once, or put it into "
                 "every alternative",
             )
-        return merged
+        from streamflow.filters._refuse import refuse_never_matching
+
+        return refuse_never_matching(merged)
 
     @_builder
     def where(self, path: str | Sequence[str], *rules: Rule) -> Filter:
@@ -287,7 +297,9 @@ class Filter:
             A new filter.
 
         Raises:
-            FilterValidationError: if the path is already constrained or a rule is invalid.
+            FilterValidationError: if the path is already constrained, a rule is invalid, or
+                a rule can never match (``numeric`` on ``dynamodb.NewImage.Score.N``, whose
+                value is text in the record).
 
         >>> from streamflow.filters import numeric
         >>> Filter.where("dynamodb.SizeBytes", numeric(">", 1000)).pattern

@@ -37,7 +37,10 @@ from streamflow.models._convert import (
     union,
 )
 
-__all__ = ["Attr", "converter_for"]
+__all__ = ["MISSING", "Attr", "converter_for"]
+
+MISSING = "required attribute is missing"
+"""The reason given for a field with no default whose attribute the item lacks."""
 
 _FIELD_WRAPPERS = frozenset({"Required", "NotRequired", "ReadOnly", "Final"})
 _SEQUENCES = {list: list, abc.Sequence: list, abc.MutableSequence: list}
@@ -215,7 +218,7 @@ def _compile_model(model: type, building: dict[type, Converter]) -> Converter:
                 out[field] = value
             elif value is _MISSING:
                 if required:
-                    problems.append((at, "required attribute is missing"))
+                    problems.append((at, MISSING))
             elif fn is None:
                 out[field] = value
             else:

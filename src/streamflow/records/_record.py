@@ -297,10 +297,22 @@ class StreamRecord:
 
     @_cached
     def table_name(self) -> str:
-        """The table's name, from the stream ARN (or ``tableName`` of a Kinesis change)."""
+        """The table's name, from the stream ARN (or ``tableName`` of a Kinesis change).
+
+        ``""`` when ``eventSourceARN`` is not an ARN at all but a placeholder, as sample
+        events carry (``"eventsourcearn"``, ``"stream-ARN"``): code that logs the name runs
+        on them, and ``""`` is never a table's name. Records from AWS always name their
+        table.
+
+        Raises:
+            RecordShapeError: ``eventSourceARN`` is missing, or is an ARN (``arn:...``) that
+                names no table.
+        """
         if "tableName" in self.change:
             return self._field(self.change, "tableName", "tableName", str)
         arn = self.event_source_arn
+        if not arn.startswith("arn:"):
+            return ""
         _, sep, rest = arn.partition(":table/")
         name = rest.split("/", 1)[0]
         if not sep or not name:
@@ -368,7 +380,15 @@ class StreamRecord:
 
     @_cached
     def is_ttl_delete(self) -> bool:
-        """True for a REMOVE made by DynamoDB's Time to Live, not by a user."""
+        """True for a REMOVE made by DynamoDB's Time to Live, not by a user.
+
+        AWS documents TTL deletions as REMOVE records whose ``userIdentity`` is DynamoDB's
+        service principal (``{"type": "Service", "principalId": "dynamodb.amazonaws.com"}``);
+        any other record is False, whatever ``userIdentity`` it carries (sample events, such
+        as aws-lambda-go's and SAM's, put that identity on an INSERT or MODIFY).
+        """
+        if self.event_name is not EventName.REMOVE:
+            return False
         identity = self.change.get("userIdentity")
         return (
             isinstance(identity, dict)

@@ -151,6 +151,7 @@ class Router:
         Raises:
             TypeError: the handler takes parameters the router cannot fill.
             ValueError: another route has the same name.
+            FilterValidationError: a rule of the filter can never match a stream record.
         """
         return self._declare("record", criteria, ("record",), model, name)
 
@@ -192,11 +193,14 @@ class Router:
         model: type[Any] | None,
         name: str | None,
     ) -> Callable[[F], F]:
-        from streamflow.filters import Filter, FilterCriteria
+        from streamflow.filters import Filter, FilterCriteria, refuse_never_matching
 
         if isinstance(criteria, Filter):
+            refuse_never_matching(criteria)  # a route that could never fire is a mistake
             criteria = FilterCriteria(criteria)
-        elif not isinstance(criteria, FilterCriteria):
+        elif isinstance(criteria, FilterCriteria):
+            refuse_never_matching(criteria)
+        else:
             raise TypeError(
                 f"a route needs a Filter or FilterCriteria, got {type(criteria).__name__}"
             )

@@ -142,11 +142,12 @@ def _arguments(route: Route, batch: _Batch, record: StreamRecord) -> list[Any]:
             # stream's view type does not carry that image. Never the image from before a
             # MODIFY: on an OLD_IMAGE stream that would hand the handler a stale item.
             image = record.old_image if record.event_name == "REMOVE" else record.new_image
+            source = "image"
             if image is None:
-                image = record.keys
+                image, source = record.keys, "keys"  # its errors say so
             from streamflow.models import from_item
 
-            out.append(from_item(route.model, image))  # type: ignore[arg-type]
+            out.append(from_item(route.model, image, source=source))  # type: ignore[arg-type]
         else:
             out.append(batch.context)
     return out

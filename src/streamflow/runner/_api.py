@@ -6,7 +6,7 @@ import signal
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from streamflow.runner._config import OPTIONS, RunnerConfig, StartingPosition
 from streamflow.runner._engine import Engine
@@ -54,6 +54,11 @@ def run(
     The defaults are Lambda's, except ``starting_position``: TRIM_HORIZON (every record still
     in the stream) is the convenient default locally; Lambda requires you to choose.
 
+    It prints what ``streamflow run`` prints, on standard error: a status line on a terminal,
+    notable events (shards, failed batches, discarded records, throttling) and a summary at
+    the end; ``quiet=True`` leaves only fatal errors, ``json_log=True`` makes each event a
+    JSON line. Standard output is left to the handler.
+
     Args:
         handler: a Lambda handler ``(event, context) -> response``, a
             :class:`~streamflow.Router` (its ``lambda_handler`` is invoked and its
@@ -70,7 +75,9 @@ def run(
             checkpoint at the first start.
         filters: a Filter, FilterCriteria, pattern (dict or JSON text), or a sequence of
             them (OR-ed, up to 10): records no filter matches are dropped and checkpointed
-            past, never delivered.
+            past, never delivered. Taken as given (``--filter`` files are also checked for
+            rules that can never match: see
+            :func:`~streamflow.filters.refuse_never_matching`).
         bisect_on_error: split a failing batch in two and retry each half
             (BisectBatchOnFunctionError).
         max_retries: retries of a failing batch, -1 (until the record expires) to 10000
@@ -93,7 +100,7 @@ def run(
         until_idle: return after this many seconds without new records (and nothing left to
             deliver).
         max_records: read at most this many records, deliver them, and return.
-        quiet: print nothing but fatal errors.
+        quiet: print nothing but fatal errors (on standard error, like all the status).
         json_log: print one JSON object per event on standard error instead of text.
         streams_client: a DynamoDB Streams client to use instead of making one.
         dynamodb_client: a DynamoDB client to find the table's stream with (without one,
@@ -143,8 +150,16 @@ def run(
         return engine.run()
 
 
+class _Stoppable(Protocol):
+    """What :func:`_signals` stops: a run's engine, or a redrive."""
+
+    signalled: str | None
+
+    def signal_received(self, name: str) -> None: ...
+
+
 @contextmanager
-def _signals(engine: Engine, *, enabled: bool) -> Iterator[None]:
+def _signals(engine: _Stoppable, *, enabled: bool) -> Iterator[None]:
     """SIGINT/SIGTERM: stop after the batches in flight; a second signal aborts."""
     if not enabled or threading.current_thread() is not threading.main_thread():
         yield

@@ -155,11 +155,17 @@ def load_filter_file(path: str) -> list[Filter]:
     (``{"Filters": [{"Pattern": "..."}]}``, as ``aws lambda get-event-source-mapping`` and
     CloudFormation write it).
 
+    A filter with a rule that can never match a DynamoDB stream record is refused (see
+    :func:`streamflow.filters.refuse_never_matching`): run, it would silently drop the
+    records it was meant to keep. Lint's warnings are not refused.
+
     Raises:
-        RunnerConfigError: the file cannot be read or is not JSON.
+        RunnerConfigError: the file cannot be read or is not JSON, or a rule of it can never
+            match (naming the file, the rule's path, why, and the fix).
         FilterValidationError: a pattern AWS would reject.
     """
-    from streamflow.filters._document import criteria_from_document
+    from streamflow.errors import FilterValidationError
+    from streamflow.filters._document import criteria_from_document, refuse_never_matching_in
 
     try:
         with open(path, encoding="utf-8") as handle:
@@ -171,4 +177,9 @@ def load_filter_file(path: str) -> list[Filter]:
         raise RunnerConfigError("filter", f"{path} is not valid JSON: {exc}") from None
     except RecursionError:
         raise RunnerConfigError("filter", f"{path} nests too deeply to be read") from None
-    return list(criteria_from_document(text, parsed).filters)
+    criteria = criteria_from_document(text, parsed)  # what AWS rejects: FilterValidationError
+    try:
+        refuse_never_matching_in(criteria, parsed)
+    except FilterValidationError as exc:
+        raise RunnerConfigError("filter", f"{path}: {exc}") from None
+    return list(criteria.filters)
