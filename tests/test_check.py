@@ -148,6 +148,37 @@ def template(router: Router | None = None, **mapping: Any) -> Template:
     }
 
 
+def kinesis_template(
+    router: Router | None = None, *, tied: bool = True, **mapping: Any
+) -> Template:
+    """The clean deployment of ``router`` through Kinesis Data Streams for DynamoDB: the
+    table streams its changes to ``Changes`` (unless ``tied=False``), and the mapping reads
+    that Kinesis stream with the router's Kinesis patterns."""
+    router = router or scores_router()
+    if "FilterCriteria" not in mapping:
+        mapping["FilterCriteria"] = router.filter_criteria(source="kinesis").to_cloudformation()
+    mapping.setdefault("EventSourceArn", {"Fn::GetAtt": ["Changes", "Arn"]})
+    changed = template(router, **mapping)
+    resources = changed["Resources"]
+    resources["Changes"] = {"Type": "AWS::Kinesis::Stream", "Properties": {"ShardCount": 1}}
+    table = resources["Table"]["Properties"]
+    del table["StreamSpecification"]  # Kinesis Data Streams for DynamoDB needs none
+    if tied:
+        table["KinesisStreamSpecification"] = {"StreamArn": {"Fn::GetAtt": ["Changes", "Arn"]}}
+    return changed
+
+
+def arn_router() -> Router:
+    """A route on eventSourceARN, a field the change written to Kinesis lacks."""
+    router = Router()
+    pattern = {"eventName": ["INSERT"], "eventSourceARN": [{"prefix": "arn:aws:dynamodb:"}]}
+
+    @router.on(Filter.from_pattern(pattern))
+    def from_the_table(record: StreamRecord) -> None: ...
+
+    return router
+
+
 def with_table(view_type: str | None) -> Template:
     changed = template()
     properties = changed["Resources"]["Table"]["Properties"]
@@ -275,6 +306,24 @@ CASES: dict[str, Case] = {
         lambda: template(FunctionName={"Fn::ImportValue": "shared-function"}),
         template,
     ),
+    "SF023": Case(
+        scores_router,
+        lambda: kinesis_template(
+            FilterCriteria=scores_router().filter_criteria().to_cloudformation()
+        ),
+        kinesis_template,
+    ),
+    "SF024": Case(
+        arn_router,
+        lambda: kinesis_template(
+            arn_router(),
+            FilterCriteria=pattern(
+                {"data": {"eventName": ["INSERT"], "eventSourceARN": [{"prefix": "arn:"}]}}
+            ),
+        ),
+        lambda: template(arn_router()),  # or the route on tableName (test_check_kinesis.py)
+    ),
+    "SF025": Case(scores_router, lambda: kinesis_template(tied=False), kinesis_template),
 }
 
 

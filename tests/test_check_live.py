@@ -250,7 +250,7 @@ def test_a_function_without_stream_mappings(account: Account) -> None:
         live(account, function)
     assert error.value.option == "function_name"
     assert error.value.reason == (
-        f"no event source mapping on a DynamoDB stream in function {function}; "
+        f"no event source mapping on a DynamoDB or Kinesis stream in function {function}; "
         "it has no event source mapping"
     )
 

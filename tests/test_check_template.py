@@ -299,16 +299,18 @@ def test_no_mapping_found_lists_what_was_found(tmp_path: pathlib.Path) -> None:
         check(router(), template=path, mapping="Nope")
     assert error.value.option == "mapping"
     assert (
-        "no mapping 'Nope' on a DynamoDB stream in "
+        "no mapping 'Nope' on a DynamoDB or Kinesis stream in "
         f"{path}; found: ScoresMapping (DynamoDB stream), AuditMapping (DynamoDB stream), "
-        "KinesisMapping (its EventSourceArn is AWS::Kinesis::Stream Arn), "
-        "QueueMapping (its EventSourceArn is not a DynamoDB stream (sqs))"
+        "KinesisMapping (Kinesis stream), "
+        "QueueMapping (its EventSourceArn is not a DynamoDB or Kinesis stream (sqs))"
     ) == error.value.reason
     empty = write(tmp_path, "empty.yaml", "Resources:\n  Queue: {Type: AWS::SQS::Queue}\n")
     with pytest.raises(RunnerConfigError) as error:
         check(router(), template=empty)
     assert error.value.option == "template"
-    assert "found no AWS::Lambda::EventSourceMapping and no SAM DynamoDB event" in str(error.value)
+    assert "found no AWS::Lambda::EventSourceMapping and no SAM DynamoDB or Kinesis event" in str(
+        error.value
+    )
 
 
 @pytest.mark.parametrize(

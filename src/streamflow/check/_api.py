@@ -99,14 +99,17 @@ def check_live(
     endpoint_url: str | None = None,
     lambda_client: Any = None,
     dynamodb_client: Any = None,
+    kinesis_client: Any = None,
     filters: FilterSpec | Sequence[FilterSpec] | None = None,
     writes: Sequence[Mapping[str, Any]] = (),
     ignore: Iterable[str] = (),
 ) -> list[Finding]:
-    """Check a function's deployed event source mappings on DynamoDB streams.
+    """Check a function's deployed event source mappings on DynamoDB streams, and on Kinesis
+    data streams that Kinesis Data Streams for DynamoDB writes to.
 
-    Reads them with ``ListEventSourceMappings``, ``GetFunctionConfiguration`` and
-    ``DescribeTable`` (IAM is not read: SF005 needs ``writes=`` here).
+    Reads them with ``ListEventSourceMappings``, ``GetFunctionConfiguration``,
+    ``DescribeTable`` and (Kinesis) ``DescribeStreamSummary``; IAM is not read: SF005 needs
+    ``writes=`` here.
 
     Args:
         target: a Router, a handler function, or a ``module:attribute`` spec.
@@ -114,9 +117,10 @@ def check_live(
         mapping: the UUID of one mapping to check (default: all of the function's).
         region: the AWS Region (default: the environment's).
         profile: a named AWS profile.
-        endpoint_url: another endpoint for Lambda and DynamoDB (a local one).
+        endpoint_url: another endpoint for Lambda, DynamoDB and Kinesis (a local one).
         lambda_client: a boto3 Lambda client to use instead of making one.
         dynamodb_client: a boto3 DynamoDB client to use instead of making one.
+        kinesis_client: a boto3 Kinesis client to use instead of making one.
         filters: the handler's filters; they replace a Router's own.
         writes: items the handler writes to its own table (SF005).
         ignore: codes to leave out.
@@ -142,6 +146,7 @@ def check_live(
         endpoint_url=endpoint_url,
         lambda_client=lambda_client,
         dynamodb_client=dynamodb_client,
+        kinesis_client=kinesis_client,
     )
     return findings_of(
         code, live_candidates(target, clients, function_name, mapping), writes, ignore
@@ -194,14 +199,14 @@ def _choose(
         if not chosen:
             raise RunnerConfigError(
                 "mapping",
-                f"no mapping {wanted!r} on a DynamoDB stream in {where}; "
+                f"no mapping {wanted!r} on a DynamoDB or Kinesis stream in {where}; "
                 + _listing(found, skipped, live),
             )
         return chosen
     if not found:
         raise RunnerConfigError(
             source_option,
-            f"no event source mapping on a DynamoDB stream in {where}; "
+            f"no event source mapping on a DynamoDB or Kinesis stream in {where}; "
             + _listing(found, skipped, live),
         )
     functions = {c.function_key for c in found}
@@ -225,7 +230,10 @@ def _listing(found: list[Candidate], skipped: list[Skipped], live: bool) -> str:
     if not found and not skipped:
         if live:
             return "it has no event source mapping"
-        return "found no AWS::Lambda::EventSourceMapping and no SAM DynamoDB event"
-    parts = [f"{c.deployed.id} (DynamoDB stream)" for c in found]
+        return "found no AWS::Lambda::EventSourceMapping and no SAM DynamoDB or Kinesis event"
+    parts = [
+        f"{c.deployed.id} ({'DynamoDB' if c.deployed.kinesis is None else 'Kinesis'} stream)"
+        for c in found
+    ]
     parts += [f"{s.id} ({s.why})" for s in skipped]
     return "found: " + ", ".join(parts)

@@ -26,7 +26,11 @@ _RANGES = {
     "ParallelizationFactor": (1, 10),
     "TumblingWindowInSeconds": (0, 900),
 }
-_RETENTION = 86_400  # DynamoDB Streams keep a record 24 hours
+_RETENTION = 86_400  # DynamoDB Streams keep a record 24 hours; Kinesis, 24 hours by default
+_POSITIONS = {
+    "dynamodb": ("TRIM_HORIZON", "LATEST"),
+    "kinesis": ("TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"),
+}
 _MIN_MS_PER_RECORD = 10  # a DynamoDB call or two: less cannot finish a full batch
 _IMAGE_OF = {"INSERT": "NewImage", "MODIFY": "NewImage", "REMOVE": "OldImage"}
 _RBIF = "ReportBatchItemFailures"
@@ -77,12 +81,26 @@ def compare(
     table = mapping.table if isinstance(mapping.table, TableInfo) else None
     if table is not None and table.problem is not None:
         add("SF010", "error", table.problem, table.fix or "give the table a stream")
+    kinesis = mapping.kinesis
+    if kinesis is not None and kinesis.problem is not None:
+        add("SF010", "error", kinesis.problem, kinesis.fix or "read an existing stream")
+    if kinesis is not None and kinesis.untied is not None:
+        add(
+            "SF025",
+            "warning",
+            f"{kinesis.untied}, so nothing shows that its records are a table's changes; the "
+            "checks that need the table (its keys in example records, the function's writes "
+            "to it) were skipped",
+            f"KinesisStreamSpecification: {{StreamArn: !GetAtt {kinesis.name}.Arn}} on the "
+            "table whose changes the routes handle (or, for a table of another stack, check "
+            "the deployed function with --function-name)",
+        )
     out.extend(filter_findings(code, mapping, writes=writes))
     if table is not None and isinstance(table.view_type, str) and table.keys is not None:
         for route in code.routes:
             _model_route(route, table, add)
     _windows(code, settings, add)
-    _failures(settings, add)
+    _failures(mapping, add)
     if settings.Enabled is False:
         add("SF016", "warning", "the mapping is disabled: nothing is processed", "Enabled: true")
     if settings.StartingPosition == "LATEST":
@@ -131,19 +149,30 @@ def _settings_refused(mapping: Deployed, add: Any) -> None:
             "MaximumRecordAgeInSeconds: -1, or 60 to 604800",
         )
     position = settings.StartingPosition
+    positions = _POSITIONS[mapping.source]
+    kind = "Kinesis streams take" if mapping.kinesis is not None else "DynamoDB streams take"
     if position is None:
         add(
             "SF021",
             "error",
-            "StartingPosition is missing: a DynamoDB stream mapping requires it",
+            "StartingPosition is missing: a stream's mapping requires it",
             "StartingPosition: TRIM_HORIZON",
         )
-    elif isinstance(position, str) and position not in ("TRIM_HORIZON", "LATEST"):
+    elif isinstance(position, str) and position not in positions:
         add(
             "SF021",
             "error",
-            f"StartingPosition {position}: DynamoDB streams take TRIM_HORIZON or LATEST",
+            f"StartingPosition {position}: {kind} {', '.join(positions[:-1])} or {positions[-1]}",
             "StartingPosition: TRIM_HORIZON",
+        )
+    elif position == "AT_TIMESTAMP" and settings.StartingPositionTimestamp is None:
+        add(
+            "SF021",
+            "error",
+            "StartingPosition AT_TIMESTAMP without StartingPositionTimestamp: AWS requires "
+            "the time to start from",
+            "StartingPositionTimestamp: the time to start from, in seconds since the epoch "
+            "(not in the future)",
         )
     types = settings.FunctionResponseTypes
     if isinstance(types, tuple) and (odd := [t for t in types if t != _RBIF]):
@@ -225,13 +254,28 @@ def _windows(code: Declared, settings: Settings, add: Any) -> None:
         )
 
 
-def _failures(settings: Settings, add: Any) -> None:
-    """SF013, SF014, SF015: what happens to a record that keeps failing."""
+def _failures(mapping: Deployed, add: Any) -> None:
+    """SF013, SF014, SF015: what happens to a record that keeps failing.
+
+    A DynamoDB stream keeps a record 24 hours; a Kinesis stream its retention period (24
+    hours by default, up to 365 days), which ``MaximumRecordAgeInSeconds`` (up to 7 days)
+    may cut short.
+    """
+    settings = mapping.settings
     retries = settings.MaximumRetryAttempts
     age = settings.MaximumRecordAgeInSeconds
     if not isinstance(retries, int) or not isinstance(age, int):
         return
     unbounded = retries == -1 and (age == -1 or age >= _RETENTION)
+    retention = _RETENTION if mapping.kinesis is None else mapping.kinesis.retention
+    if retention is not None:
+        span = _span(retention if age == -1 else min(age, retention))
+    else:  # a Kinesis stream whose retention is not known
+        span = (
+            _span(age)
+            if age != -1
+            else "its retention period (24 hours by default, up to 365 days)"
+        )
     if unbounded:
         add(
             "SF013",
@@ -239,13 +283,13 @@ def _failures(settings: Settings, add: Any) -> None:
             "MaximumRetryAttempts -1 with "
             + ("no MaximumRecordAgeInSeconds" if age == -1 else f"MaximumRecordAgeInSeconds {age}")
             + ": one record that keeps failing is retried until it leaves the stream, and "
-            "blocks its shard for up to 24 hours",
+            f"blocks its shard for up to {span}",
             "MaximumRetryAttempts: 10 (or MaximumRecordAgeInSeconds: 3600), with "
             "BisectBatchOnFunctionError: true and DestinationConfig.OnFailure",
         )
     if settings.on_failure is False:
         when = (
-            "when they leave the stream after 24 hours"
+            f"when they leave the stream after {span}"
             if unbounded
             else f"after {retries} retries"
             if retries >= 0
@@ -266,6 +310,19 @@ def _failures(settings: Settings, add: Any) -> None:
             "its retries fail alike and every record of it is discarded with the bad one",
             "BisectBatchOnFunctionError: true",
         )
+
+
+def _span(seconds: int) -> str:
+    """``24 hours``, ``7 days``, ``90 minutes``, ``about 28 hours``."""
+    if seconds == 86_400:
+        return "24 hours"
+    for unit, size in (("day", 86_400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    if seconds >= 3600:
+        return f"about {round(seconds / 3600)} hours"
+    return f"{seconds} seconds"
 
 
 def _timing(code: Declared, settings: Settings, function: FunctionInfo, add: Any) -> None:

@@ -1,5 +1,6 @@
 """What a deployment says, read from a template or from AWS: one event source mapping, its
-function and its table, in one shape for the checks.
+function and its table (and, for a mapping on a Kinesis data stream that Kinesis Data Streams
+for DynamoDB writes to, that stream), in one shape for the checks.
 
 Values a template does not fix (a parameter without a default, ``!ImportValue``) are
 :class:`Unknown`; the checks that need them are skipped and reported (SF022). Settings of the
@@ -17,6 +18,7 @@ __all__ = [
     "DEFAULTS",
     "Deployed",
     "FunctionInfo",
+    "KinesisInfo",
     "Settings",
     "TableInfo",
     "Unknown",
@@ -68,10 +70,33 @@ class FunctionInfo(Value):
     handler: str | None
 
 
+class KinesisInfo(Value):
+    """The Kinesis data stream a mapping reads, when its source is one.
+
+    Attributes:
+        name: its logical id in a template, or its name.
+        retention: how long it keeps a record, in seconds; ``None`` when not known (Kinesis
+            keeps 24 hours by default, up to 365 days).
+        untied: why no table of the template can be tied to it (SF025), or ``None``.
+        problem: why the stream is not usable (live: it does not exist, or is being
+            deleted), or ``None``.
+        fix: what makes it usable, with ``problem``.
+    """
+
+    __slots__ = ("fix", "name", "problem", "retention", "untied")
+    _order = ("name", "retention", "untied", "problem", "fix")
+    name: str
+    retention: int | None
+    untied: str | None
+    problem: str | None
+    fix: str | None
+
+
 DEFAULTS: dict[str, Any] = {
     "BatchSize": 100,
     "MaximumBatchingWindowInSeconds": 0,
     "StartingPosition": None,
+    "StartingPositionTimestamp": None,
     "BisectBatchOnFunctionError": False,
     "MaximumRetryAttempts": -1,
     "MaximumRecordAgeInSeconds": -1,
@@ -79,8 +104,9 @@ DEFAULTS: dict[str, Any] = {
     "TumblingWindowInSeconds": 0,
     "Enabled": True,
 }
-"""Lambda's defaults for a DynamoDB stream's event source mapping (StartingPosition has
-none: it is required)."""
+"""Lambda's defaults for a stream's event source mapping, the same for DynamoDB streams and
+Kinesis (StartingPosition has none: it is required; StartingPositionTimestamp only goes with
+Kinesis's ``AT_TIMESTAMP``)."""
 _BOOLEANS = frozenset({"BisectBatchOnFunctionError", "Enabled"})
 _SHOWN = {"on_failure": "DestinationConfig", "filter_patterns": "FilterCriteria"}
 
@@ -102,6 +128,7 @@ class Settings(Value):
         "MaximumRetryAttempts",
         "ParallelizationFactor",
         "StartingPosition",
+        "StartingPositionTimestamp",
         "TumblingWindowInSeconds",
         "filter_patterns",
         "on_failure",
@@ -109,6 +136,7 @@ class Settings(Value):
     BatchSize: int | Unknown
     MaximumBatchingWindowInSeconds: int | Unknown
     StartingPosition: str | Unknown | None
+    StartingPositionTimestamp: float | Unknown | None
     BisectBatchOnFunctionError: bool | Unknown
     MaximumRetryAttempts: int | Unknown
     MaximumRecordAgeInSeconds: int | Unknown
@@ -121,27 +149,35 @@ class Settings(Value):
 
 
 class Deployed(Value):
-    """One event source mapping on a DynamoDB stream, as deployed (or about to be).
+    """One event source mapping on a DynamoDB stream, or on a Kinesis data stream that
+    Kinesis Data Streams for DynamoDB writes to, as deployed (or about to be).
 
     Attributes:
         id: its logical id in a template (``Stack/LogicalId`` across several stacks), or
             its UUID.
         settings: its :class:`Settings`.
         function: the function it invokes, or :class:`Unknown`.
-        table: the table whose stream it reads, or :class:`Unknown`.
+        table: the table whose changes it reads, or :class:`Unknown`.
         writes_own_table: whether the function's role may write to that table (``None``:
             not known; only read from templates).
         problems: ``(setting, reason)`` for settings of the wrong type.
+        kinesis: the Kinesis data stream it reads; ``None`` for a DynamoDB stream.
     """
 
-    __slots__ = ("function", "id", "problems", "settings", "table", "writes_own_table")
-    _order = ("id", "settings", "function", "table", "writes_own_table", "problems")
+    __slots__ = ("function", "id", "kinesis", "problems", "settings", "table", "writes_own_table")
+    _order = ("id", "settings", "function", "table", "writes_own_table", "problems", "kinesis")
     id: str
     settings: Settings
     function: FunctionInfo | Unknown
     table: TableInfo | Unknown
     writes_own_table: bool | None
     problems: tuple[tuple[str, str], ...]
+    kinesis: KinesisInfo | None
+
+    @property
+    def source(self) -> str:
+        """``"dynamodb"`` or ``"kinesis"``: the kind of stream the mapping reads."""
+        return "dynamodb" if self.kinesis is None else "kinesis"
 
     def unknowns(self) -> list[str]:
         """What the checks could not see: ``"Setting (reason)"`` for each unknown value."""
@@ -156,8 +192,10 @@ class Deployed(Value):
             found.append(f"the function ({self.function.reason})")
         elif isinstance(self.function.timeout, Unknown):
             found.append(f"the function's Timeout ({self.function.timeout.reason})")
+        untied = self.kinesis is not None and self.kinesis.untied is not None
         if isinstance(self.table, Unknown):
-            found.append(f"the table ({self.table.reason})")
+            if not untied:  # SF025 says it, when untied
+                found.append(f"the table ({self.table.reason})")
         elif isinstance(self.table.view_type, Unknown):
             found.append(f"the table's StreamViewType ({self.table.view_type.reason})")
         return found
@@ -180,6 +218,8 @@ def read_settings(properties: Mapping[str, Any]) -> tuple[Settings, list[tuple[s
             values[name] = _boolean(name, value, problems)
         elif name == "StartingPosition":
             values[name] = value if isinstance(value, str) else _bad(name, value, problems)
+        elif name == "StartingPositionTimestamp":
+            values[name] = _timestamp(value, problems)
         else:
             values[name] = _integer(name, value, problems)
     values["FunctionResponseTypes"] = _strings(properties.get("FunctionResponseTypes"), problems)
@@ -203,6 +243,22 @@ def _integer(name: str, value: object, problems: list[tuple[str, str]]) -> int |
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         return int(value)
     return _bad(name, value, problems, "an integer")
+
+
+def _timestamp(value: object, problems: list[tuple[str, str]]) -> float | Unknown:
+    """Seconds since the epoch: a number (CloudFormation's Double), its text, or the
+    datetime boto3 returns."""
+    timestamp = getattr(value, "timestamp", None)
+    if callable(timestamp):
+        return float(timestamp())
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    return _bad("StartingPositionTimestamp", value, problems, "seconds since the epoch")
 
 
 def _boolean(name: str, value: object, problems: list[tuple[str, str]]) -> bool | Unknown:

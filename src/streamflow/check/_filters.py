@@ -5,6 +5,11 @@
 Filters are compared as parsed patterns (order of filters and of keys does not count). When
 they differ, example records (:mod:`._witness`) show what the difference does: a record a
 route wants that the mapping drops, or one the mapping delivers that no route takes.
+
+A mapping on a Kinesis data stream that Kinesis Data Streams for DynamoDB writes to must carry
+the code's patterns nested under ``data`` (``router.filter_criteria(source="kinesis")``):
+deployed patterns written for a DynamoDB stream (SF023) and route filters on fields the
+Kinesis change lacks (SF024) are found here too.
 """
 
 from __future__ import annotations
@@ -18,9 +23,10 @@ from streamflow.check._deployment import Deployed, TableInfo, Unknown
 from streamflow.check._findings import Finding
 from streamflow.check._witness import Example, examples, generic
 from streamflow.errors import FilterValidationError
-from streamflow.filters import Filter, lint
+from streamflow.filters import Filter, FilterCriteria, lint
+from streamflow.filters._json import lambda_view
 
-__all__ = ["carried", "criteria_fix", "filter_findings", "view_for"]
+__all__ = ["carried", "criteria_fix", "filter_findings", "for_kinesis", "view_for"]
 
 _CARRIES = {
     "KEYS_ONLY": frozenset(),
@@ -28,6 +34,7 @@ _CARRIES = {
     "OLD_IMAGE": frozenset({"OldImage"}),
     "NEW_AND_OLD_IMAGES": frozenset({"NewImage", "OldImage"}),
 }
+_KINESIS_ONLY = ("tableName", "recordFormat")  # fields a change carries through Kinesis only
 _MAX_FILTERS = 10  # AWS's limit, after a quota increase (5 without)
 
 
@@ -44,35 +51,81 @@ def carried(view: str) -> frozenset[str]:
     return _CARRIES.get(view, frozenset({"NewImage", "OldImage"}))
 
 
-def criteria_fix(code: Declared) -> str:
-    """The FilterCriteria to paste: the code's, in CloudFormation's (and boto3's) shape."""
+def criteria_fix(code: Declared, source: str = "dynamodb") -> str:
+    """The FilterCriteria to paste: the code's, in CloudFormation's (and boto3's) shape;
+    for a Kinesis mapping, nested under ``data``."""
     criteria = code.criteria
     if criteria is None:
         return "pass the handler's filters with --filter"
+    if source == "kinesis":
+        try:
+            criteria = for_kinesis(criteria)
+        except FilterValidationError:
+            return (
+                "filter the routes on fields a Kinesis record carries (SF024), then deploy "
+                'router.filter_criteria(source="kinesis")'
+            )
     if not criteria.filters:
         return "remove FilterCriteria: the routes want every record"
-    return "FilterCriteria: " + json.dumps(criteria.to_cloudformation())
+    shown = "FilterCriteria: " + json.dumps(criteria.to_cloudformation())
+    if source == "kinesis":
+        return shown + ' (router.filter_criteria(source="kinesis"))'
+    return shown
+
+
+def for_kinesis(criteria: FilterCriteria) -> FilterCriteria:
+    """The patterns a Kinesis mapping carries for ``criteria``: nested under ``data``,
+    unless they already are (filters given for a plain handler may be either).
+
+    Raises:
+        FilterValidationError: a pattern names a field the Kinesis change lacks.
+    """
+    if criteria.filters and all(set(flt.pattern) == {"data"} for flt in criteria):
+        return criteria
+    return criteria.for_kinesis()
+
+
+def _takes(code: Declared, expected: FilterCriteria | None, example: Example) -> bool:
+    """Whether the code handles the example: a route takes its change, or the plain
+    handler's filters (the mapping's, in the mapping's shape) match what Lambda filters."""
+    if code.router:
+        return code.taker(example.change) is not None
+    return expected is None or expected.matches(example.view)
 
 
 def filter_findings(
     code: Declared, mapping: Deployed, *, writes: Sequence[Mapping[str, Any]]
 ) -> list[Finding]:
-    """SF002 to SF008 for one mapping."""
+    """SF002 to SF008 (and, on a Kinesis mapping, SF023 and SF024) for one mapping."""
     table = mapping.table if isinstance(mapping.table, TableInfo) else None
     view = table.view_type if table is not None and isinstance(table.view_type, str) else None
     keys = table.keys if table is not None else None
+    source = mapping.source
     out: list[Finding] = []
-    out.extend(_image_findings(code, mapping.id, view, table))
+    expected = code.criteria
+    if source == "kinesis":
+        expected = _kinesis_expected(code, mapping.id, out)
+    else:
+        out.extend(_image_findings(code, mapping.id, view, table))
     patterns = mapping.settings.filter_patterns
     if isinstance(patterns, Unknown):
         return out  # reported by SF022
-    numbered, valid = _parse(mapping.id, patterns or (), code, out)
+    fix = criteria_fix(code, source)
+    numbered, valid = _parse(mapping.id, patterns or (), fix, out)
+    if source == "kinesis" and _dynamodb_shaped(mapping.id, numbered, keys, fix, out):
+        numbered = [(n, flt) for n, flt in numbered if set(flt.pattern) == {"data"}]
+        valid = False  # SF023 gives the fix; drift examples would only repeat it
     deployed = [flt for _, flt in numbered]
     code_filters = set(code.criteria.filters) if code.criteria is not None else set()
     for number, flt in numbered:
         # A filter the code declares too has its view-type warnings reported as SF008.
-        warnings = lint(flt, view_type=None if flt in code_filters else view)
+        linted, prefix = (flt, "") if source == "dynamodb" else (_inner(flt), "data.")
+        if linted is None:
+            continue
+        warnings = lint(linted, view_type=None if flt in code_filters or prefix else view)
         for warning in warnings:
+            if prefix and warning.path.split(".", 1)[0] in _KINESIS_ONLY:
+                continue  # lint reads DynamoDB stream records, which lack these fields
             # lint says "error" for a rule that can never match (where it tells them apart)
             never = getattr(warning, "severity", None) == "error"
             out.append(
@@ -80,18 +133,125 @@ def filter_findings(
                     "SF007",
                     "error" if never else "warning",
                     mapping.id,
-                    f"deployed filter {number}, {warning.path}: {warning.message}",
+                    f"deployed filter {number}, {prefix}{warning.path}: {warning.message}",
                     warning.fix,
                 )
             )
-    if valid and code.criteria is not None:
-        out.extend(_drift(code, mapping.id, deployed, view, keys))
-    out.extend(_own_writes(code, mapping, deployed if valid else None, view, keys, writes))
+    if valid and expected is not None:
+        out.extend(_drift(code, expected, mapping.id, deployed, view, keys, source, fix))
+    out.extend(
+        _own_writes(code, expected, mapping, deployed if valid else None, view, keys, writes)
+    )
     return out
 
 
+def _inner(flt: Filter) -> Filter | None:
+    """The pattern a Kinesis mapping's filter applies to the change (its ``data``)."""
+    inner = flt.pattern.get("data")
+    if set(flt.pattern) != {"data"} or not isinstance(inner, Mapping):
+        return None
+    try:
+        return Filter.from_pattern(inner)
+    except FilterValidationError:  # pragma: no cover - the whole pattern is valid
+        return None
+
+
+def _kinesis_expected(code: Declared, mapping_id: str, out: list[Finding]) -> FilterCriteria | None:
+    """SF024 for each route (or the plain handler's filters) on a field the Kinesis change
+    lacks; the patterns the Kinesis mapping must carry, ``None`` when some cannot be made."""
+    if code.criteria is None:
+        return None
+    owners: list[tuple[str, FilterCriteria]] = (
+        [(f"route {route.name!r}", route.criteria) for route in code.routes]
+        if code.router and not code.filters_given
+        else [(code.label, code.criteria)]
+    )
+    refused = False
+    for owner, criteria in owners:
+        try:
+            for_kinesis(criteria)
+        except FilterValidationError as exc:
+            refused = True
+            field = exc.path.split("].", 1)[-1]
+            out.append(
+                Finding(
+                    "SF024",
+                    "error",
+                    mapping_id,
+                    f"{owner} filters on {field}, which a DynamoDB change read through "
+                    "Kinesis does not carry: its filter never matches there, and its records "
+                    "never arrive",
+                    "filter on fields the Kinesis change carries (tableName instead of "
+                    "eventSourceARN; no eventVersion, dynamodb.SequenceNumber nor "
+                    "dynamodb.StreamViewType: Kinesis carries both images), then deploy "
+                    'router.filter_criteria(source="kinesis")',
+                )
+            )
+    if refused:
+        return None
+    return for_kinesis(code.criteria)
+
+
+def _outside_data(pattern: Mapping[str, Any]) -> list[str]:
+    """The top-level fields of a pattern (or of its ``$or`` alternatives) other than
+    ``data``: a Kinesis mapping filters on ``data`` alone."""
+    found: list[str] = []
+    for key, value in pattern.items():
+        if key == "$or" and isinstance(value, list):
+            for branch in value:
+                if isinstance(branch, Mapping):
+                    found += [k for k in _outside_data(branch) if k not in found]
+        elif key != "data" and key not in found:
+            found.append(key)
+    return found
+
+
+def _dynamodb_shaped(
+    mapping_id: str,
+    numbered: list[tuple[int, Filter]],
+    keys: tuple[tuple[str, str], ...] | None,
+    fix: str,
+    out: list[Finding],
+) -> bool:
+    """SF023: deployed patterns on a Kinesis mapping that are not nested under ``data``."""
+    shaped = [(n, flt, fields) for n, flt in numbered if (fields := _outside_data(flt.pattern))]
+    if not shaped:
+        return False
+    plain = generic(view_type=None, keys=keys, source="kinesis")
+    silent = [not any(flt.matches(ex.view) for ex in plain) for _, flt, _ in shaped]
+    why = "Lambda filters a Kinesis record on its data alone, so fields outside data"
+    if len(shaped) == len(numbered) and all(silent):
+        fields = sorted({field for _, _, names in shaped for field in names})
+        out.append(
+            Finding(
+                "SF023",
+                "error",
+                mapping_id,
+                "the deployed filters are written for a DynamoDB stream (not nested under "
+                f"data): {why} ({', '.join(fields)}) are never there, and the mapping drops "
+                "every record: no route runs",
+                fix,
+            )
+        )
+        return True
+    for (number, flt, names), never in zip(shaped, silent, strict=True):
+        effect = "it matches no record" if never else "it does not test what it seems to"
+        out.append(
+            Finding(
+                "SF023",
+                "error",
+                mapping_id,
+                f"deployed filter {number} ({_short(flt)}) is written for a DynamoDB stream "
+                f"(not nested under data): {why} ({', '.join(names)}) are never there, so "
+                f"{effect}",
+                fix,
+            )
+        )
+    return True
+
+
 def _parse(
-    mapping_id: str, patterns: Sequence[Any], code: Declared, out: list[Finding]
+    mapping_id: str, patterns: Sequence[Any], fix: str, out: list[Finding]
 ) -> tuple[list[tuple[int, Filter]], bool]:
     """The deployed filters AWS would accept, by their number, and whether all of them are
     (SF006 for the others)."""
@@ -114,7 +274,6 @@ def _parse(
             deployed.append((number, Filter.from_pattern(pattern)))
         except FilterValidationError as exc:
             refused.append(f"deployed filter {number}: AWS rejects this pattern: {exc}")
-    fix = criteria_fix(code)
     out.extend(Finding("SF006", "error", mapping_id, message, fix) for message in refused)
     return deployed, not refused
 
@@ -157,20 +316,22 @@ def _image_findings(
 
 def _drift(
     code: Declared,
+    criteria: FilterCriteria,
     mapping_id: str,
     deployed: list[Filter],
     view: str | None,
     keys: tuple[tuple[str, str], ...] | None,
+    source: str,
+    fix: str,
 ) -> list[Finding]:
-    """SF002, SF003, SF004: the deployed filters against the code's."""
-    assert code.criteria is not None
-    expected = code.criteria.filters
+    """SF002, SF003, SF004: the deployed filters against the code's (``criteria``, in the
+    mapping's shape)."""
+    expected = criteria.filters
     if set(deployed) == set(expected):
         return []
-    fix = criteria_fix(code)
 
-    def delivered(record: Any) -> bool:
-        return not deployed or any(flt.matches(record) for flt in deployed)
+    def delivered(example: Example) -> bool:
+        return not deployed or any(flt.matches(example.view) for flt in deployed)
 
     out = []
     wanted: list[Example] = (
@@ -178,16 +339,16 @@ def _drift(
             ex
             for flt in expected
             if flt not in deployed
-            for ex in examples(flt, view_type=view, keys=keys)
+            for ex in examples(flt, view_type=view, keys=keys, source=source)
         ]
         if expected
-        else generic(view_type=view, keys=keys)
+        else generic(view_type=view, keys=keys, source=source)
     )
     lost: dict[str, Example] = {}
     for example in wanted:
-        if delivered(example.record):
+        if delivered(example):
             continue
-        route = code.taker(example.record) if code.router else None
+        route = code.taker(example.change) if code.router else None
         owner = (
             f"route {route.name!r} never receives its records"
             if route is not None
@@ -204,7 +365,7 @@ def _drift(
                 fix,
             )
         )
-    extra = _undelivered_takers(code, deployed, view, keys)
+    extra = _undelivered_takers(code, criteria, deployed, view, keys, source)
     unmatched_fail = code.router and code.on_unmatched == "error"
     for where, example in extra:
         consequence = (
@@ -239,25 +400,26 @@ def _drift(
 
 def _undelivered_takers(
     code: Declared,
+    criteria: FilterCriteria,
     deployed: list[Filter],
     view: str | None,
     keys: tuple[tuple[str, str], ...] | None,
+    source: str,
 ) -> list[tuple[str, Example]]:
     """(where, example) for each deployed filter that delivers a record the code does not
     take (or for the whole mapping, when it has no filters)."""
-    assert code.criteria is not None
-    expected = set(code.criteria.filters)
+    expected = set(criteria.filters)
     found = []
     if not deployed:
-        for example in generic(view_type=view, keys=keys):
-            if not code.takes(example.record):
+        for example in generic(view_type=view, keys=keys, source=source):
+            if not _takes(code, criteria, example):
                 return [("the mapping has no FilterCriteria: it", example)]
         return []
     for number, flt in enumerate(deployed, start=1):
         if flt in expected:
             continue
-        for example in examples(flt, view_type=view, keys=keys):
-            if not code.takes(example.record):
+        for example in examples(flt, view_type=view, keys=keys, source=source):
+            if not _takes(code, criteria, example):
                 found.append((f"deployed filter {number} ({_short(flt)})", example))
                 break
     return found
@@ -282,6 +444,7 @@ def _short(flt: Filter) -> str:
 
 def _own_writes(
     code: Declared,
+    expected: FilterCriteria | None,
     mapping: Deployed,
     deployed: list[Filter] | None,
     view: str | None,
@@ -289,7 +452,7 @@ def _own_writes(
     writes: Sequence[Mapping[str, Any]],
 ) -> list[Finding]:
     """SF005: the function's own writes delivered to it again."""
-    fix = criteria_fix(code)
+    fix = criteria_fix(code, mapping.source)
     if deployed is None:
         return []
     out = []
@@ -303,15 +466,20 @@ def _own_writes(
                 or tuple(item)[:1]
             )
             for raw in records(
-                insert(item), modify(item, item), keys=key_names, view_type=_view_literal(view)
+                insert(item),
+                modify(item, item),
+                keys=key_names,
+                view_type=_view_literal(view),
+                source="kinesis" if mapping.kinesis is not None else "dynamodb",
             ):
-                if deployed and not any(flt.matches(raw) for flt in deployed):
+                example = Example(raw, ())
+                if deployed and not any(flt.matches(lambda_view(raw)) for flt in deployed):
                     continue
-                route = code.taker(raw) if code.router else None
+                route = code.taker(example.change) if code.router else None
                 shown = json.dumps(dict(item), default=str)[:120]
-                event = raw["eventName"]
+                event = example.change["eventName"]
                 article = "an" if event == "INSERT" else "a"
-                if route is not None or (not code.router and code.takes(raw)):
+                if route is not None or (not code.router and _takes(code, expected, example)):
                     owner = f"route {route.name!r}" if route is not None else code.label
                     out.append(
                         Finding(

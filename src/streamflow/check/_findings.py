@@ -23,7 +23,7 @@ class Rule(Value):
     """One check: its stable code, its usual severity, and what it finds, in a few words.
 
     Attributes:
-        code: ``SF001`` to ``SF022``.
+        code: ``SF001`` to ``SF025``.
         severity: ``"error"`` or ``"warning"`` (the few exceptions are documented per code).
         title: a short description.
     """
@@ -59,6 +59,9 @@ RULES: dict[str, Rule] = {
         Rule("SF020", "warning", "concurrent batches per shard with batch or window routes"),
         Rule("SF021", "error", "a setting AWS refuses"),
         Rule("SF022", "warning", "something could not be checked"),
+        Rule("SF023", "error", "a Kinesis mapping's filters are written for a DynamoDB stream"),
+        Rule("SF024", "error", "a route filters on a field a Kinesis record lacks"),
+        Rule("SF025", "warning", "no table of the template writes to the Kinesis stream"),
     )
 }
 """Every check, by code."""

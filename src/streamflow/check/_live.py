@@ -1,7 +1,9 @@
 """Reading a function's deployed mappings with boto3: ``ListEventSourceMappings`` (every
 page), ``GetFunctionConfiguration`` and, for each DynamoDB stream, ``DescribeTable`` on the
 table its ARN names (``arn:aws:dynamodb:REGION:ACCOUNT:table/NAME/stream/LABEL``), in that
-table's Region.
+table's Region; for each Kinesis data stream (``arn:aws:kinesis:REGION:ACCOUNT:stream/NAME``,
+or a consumer of it), ``DescribeStreamSummary`` for its status and retention. A Kinesis stream
+does not name the table that writes to it, so that table is not read (SF022 says so).
 
 boto3 is imported here only, when clients are made.
 """
@@ -10,7 +12,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from streamflow.check._deployment import Deployed, FunctionInfo, TableInfo, read_settings
+from streamflow.check._deployment import (
+    Deployed,
+    FunctionInfo,
+    KinesisInfo,
+    TableInfo,
+    Unknown,
+    read_settings,
+)
 from streamflow.check._template import Candidate, Skipped
 from streamflow.errors import RunnerConfigError, RunnerError
 
@@ -18,7 +27,8 @@ __all__ = ["Clients", "live_mappings"]
 
 
 class Clients:
-    """The Lambda client, and a DynamoDB client per Region (made on first use)."""
+    """The Lambda client, and a DynamoDB and a Kinesis client per Region (made on first
+    use)."""
 
     def __init__(
         self,
@@ -28,6 +38,7 @@ class Clients:
         endpoint_url: str | None,
         lambda_client: Any = None,
         dynamodb_client: Any = None,
+        kinesis_client: Any = None,
     ) -> None:
         self._region = region
         self._profile = profile
@@ -37,13 +48,22 @@ class Clients:
         self._dynamodb: dict[str | None, Any] = {}
         if dynamodb_client is not None:
             self._dynamodb[None] = dynamodb_client
+        self._kinesis: dict[str | None, Any] = {}
+        if kinesis_client is not None:
+            self._kinesis[None] = kinesis_client
 
     def dynamodb(self, region: str) -> Any:
-        if None in self._dynamodb:
-            return self._dynamodb[None]
-        if region not in self._dynamodb:
-            self._dynamodb[region] = self._client("dynamodb", region or self._region)
-        return self._dynamodb[region]
+        return self._regional("dynamodb", self._dynamodb, region)
+
+    def kinesis(self, region: str) -> Any:
+        return self._regional("kinesis", self._kinesis, region)
+
+    def _regional(self, service: str, made: dict[str | None, Any], region: str) -> Any:
+        if None in made:
+            return made[None]
+        if region not in made:
+            made[region] = self._client(service, region or self._region)
+        return made[region]
 
     def _client(self, service: str, region: str | None) -> Any:
         import boto3
@@ -67,7 +87,7 @@ class Clients:
 
 
 def live_mappings(clients: Clients, function_name: str) -> tuple[list[Candidate], list[Skipped]]:
-    """The function's mappings on DynamoDB streams (and the others, skipped).
+    """The function's mappings on DynamoDB and Kinesis streams (and the others, skipped).
 
     Raises:
         RunnerConfigError: (option ``function_name``) no such function.
@@ -100,13 +120,21 @@ def live_mappings(clients: Clients, function_name: str) -> tuple[list[Candidate]
         uuid = str(item.get("UUID", "?"))
         arn = item.get("EventSourceArn")
         parts = arn.split(":", 5) if isinstance(arn, str) else []
-        if len(parts) < 6 or parts[2] != "dynamodb" or "/stream/" not in parts[5]:
+        settings, problems = read_settings(_as_properties(item))
+        if len(parts) == 6 and parts[2] == "kinesis" and parts[5].startswith("stream/"):
+            kinesis = _stream(clients, region=parts[3], name=parts[5].split("/")[1])
+            table: TableInfo | Unknown = Unknown(
+                f"Kinesis stream {kinesis.name} does not name the table that writes to it: "
+                "whether that table's Kinesis streaming destination is ACTIVE was not read"
+            )
+            deployed = Deployed(uuid, settings, function, table, None, tuple(problems), kinesis)
+        elif len(parts) == 6 and parts[2] == "dynamodb" and "/stream/" in parts[5]:
+            assert isinstance(arn, str)
+            table = _table(clients, region=parts[3], arn=arn)
+            deployed = Deployed(uuid, settings, function, table, None, tuple(problems), None)
+        else:
             skipped.append(Skipped(uuid, f"its source is {arn}"))
             continue
-        assert isinstance(arn, str)
-        settings, problems = read_settings(_as_properties(item))
-        table = _table(clients, region=parts[3], arn=arn)
-        deployed = Deployed(uuid, settings, function, table, None, tuple(problems))
         found.append(Candidate(deployed, (), function.name, function.handler))
     return found, skipped
 
@@ -124,18 +152,16 @@ def _as_properties(item: dict[str, Any]) -> dict[str, Any]:
 def _table(clients: Clients, *, region: str, arn: str) -> TableInfo:
     name = arn.split(":", 5)[5].split("/")[1]
     client = clients.dynamodb(region)
-    try:
-        description = client.describe_table(TableName=name)["Table"]
-    except Exception as exc:
-        if _code(exc) == "ResourceNotFoundException":
-            return TableInfo(
-                name,
-                None,
-                None,
-                f"the mapping reads table {name}, which does not exist",
-                "delete the mapping, or create it again on the table's current stream",
-            )
-        raise _aws_error(exc, f"DescribeTable {name}") from None
+    found = _described(lambda: client.describe_table(TableName=name), f"DescribeTable {name}")
+    if found is None:
+        return TableInfo(
+            name,
+            None,
+            None,
+            f"the mapping reads table {name}, which does not exist",
+            "delete the mapping, or create it again on the table's current stream",
+        )
+    description = found["Table"]
     stream = description.get("StreamSpecification") or {}
     enabled = bool(stream.get("StreamEnabled"))
     view = stream.get("StreamViewType") if enabled else None
@@ -155,6 +181,43 @@ def _table(clients: Clients, *, region: str, arn: str) -> TableInfo:
         fix = f"create the mapping on {latest} and delete this one"
     keys = _keys(description)
     return TableInfo(name, view, keys, problem, fix)
+
+
+def _stream(clients: Clients, *, region: str, name: str) -> KinesisInfo:
+    client = clients.kinesis(region)
+    found = _described(
+        lambda: client.describe_stream_summary(StreamName=name), f"DescribeStreamSummary {name}"
+    )
+    if found is None:
+        return KinesisInfo(
+            name,
+            None,
+            None,
+            f"the mapping reads Kinesis stream {name}, which does not exist",
+            "delete the mapping, or create it on the stream the table writes to",
+        )
+    summary = found["StreamDescriptionSummary"]
+    hours = summary.get("RetentionPeriodHours")
+    retention = hours * 3600 if isinstance(hours, int) else None
+    problem = fix = None
+    if summary.get("StreamStatus") == "DELETING":
+        problem = f"Kinesis stream {name} is being deleted: the mapping gets no new records"
+        fix = "create the mapping on the stream the table writes to"
+    return KinesisInfo(name, retention, None, problem, fix)
+
+
+def _described(call: Any, what: str) -> Any:
+    """The answer of a Describe call; ``None`` when the resource does not exist.
+
+    Raises:
+        RunnerError: AWS refused the call.
+    """
+    try:
+        return call()
+    except Exception as exc:
+        if _code(exc) == "ResourceNotFoundException":
+            return None
+        raise _aws_error(exc, what) from None
 
 
 def _keys(description: dict[str, Any]) -> tuple[tuple[str, str], ...] | None:

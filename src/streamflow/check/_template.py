@@ -1,6 +1,11 @@
-"""The event source mappings a template declares on DynamoDB streams, with their tables and
-functions: ``AWS::Lambda::EventSourceMapping`` resources (CloudFormation, CDK's synthesized
-templates) and SAM's ``AWS::Serverless::Function`` events of ``Type: DynamoDB``.
+"""The event source mappings a template declares on DynamoDB streams, and on Kinesis data
+streams that Kinesis Data Streams for DynamoDB writes to, with their tables and functions:
+``AWS::Lambda::EventSourceMapping`` resources (CloudFormation, CDK's synthesized templates)
+and SAM's ``AWS::Serverless::Function`` events of ``Type: DynamoDB`` or ``Type: Kinesis``.
+
+A Kinesis stream is tied to the table whose ``KinesisStreamSpecification.StreamArn`` names it
+(CloudFormation has no separate streaming-destination resource); an ``AWS::Kinesis::
+StreamConsumer`` (enhanced fan-out) leads to its stream.
 
 A SAM event becomes the mapping SAM generates, with SAM's logical id: the function's id
 followed by the event's name (``ProcessorStream`` for event ``Stream`` of ``Processor``).
@@ -15,6 +20,7 @@ from streamflow._value import Value
 from streamflow.check._deployment import (
     Deployed,
     FunctionInfo,
+    KinesisInfo,
     TableInfo,
     Unknown,
     read_settings,
@@ -26,13 +32,18 @@ from streamflow.check._source import Template
 __all__ = ["Candidate", "Skipped", "template_mappings"]
 
 _TABLES = ("AWS::DynamoDB::Table", "AWS::DynamoDB::GlobalTable")
+_STREAMS = ("AWS::Kinesis::Stream",)
+_CONSUMER = "AWS::Kinesis::StreamConsumer"
 _FUNCTIONS = ("AWS::Lambda::Function", "AWS::Serverless::Function")
 _NEEDED = "NEW_AND_OLD_IMAGES"  # the view every route can use; the findings say if less does
+_KINESIS_VIEW = "NEW_AND_OLD_IMAGES"  # a change written to Kinesis carries both images
+_KINESIS_RETENTION_HOURS = 24  # AWS::Kinesis::Stream's default RetentionPeriodHours
+_SAM_EVENTS = ("DynamoDB", "Kinesis")
 _DEFAULT_TIMEOUT = 3  # seconds: Lambda's, CloudFormation's and SAM's default
 
 
 class Candidate(Value):
-    """A mapping on a DynamoDB stream, and what helps choose it among several."""
+    """A mapping on a DynamoDB or Kinesis stream, and what helps choose it among several."""
 
     __slots__ = ("aliases", "deployed", "function_key", "handler")
     _order = ("deployed", "aliases", "function_key", "handler")
@@ -43,7 +54,7 @@ class Candidate(Value):
 
 
 class Skipped(Value):
-    """A mapping that is not on a DynamoDB stream (named in the "none found" error)."""
+    """A mapping on another source (named in the "none found" error)."""
 
     __slots__ = ("id", "why")
     id: str
@@ -53,7 +64,8 @@ class Skipped(Value):
 def template_mappings(
     templates: list[Template], parameters: Mapping[str, str]
 ) -> tuple[list[Candidate], list[Skipped]]:
-    """Every mapping on a DynamoDB stream in ``templates``, and those left out (and why)."""
+    """Every mapping on a DynamoDB or Kinesis stream in ``templates``, and those left out
+    (and why)."""
     found: list[Candidate] = []
     skipped: list[Skipped] = []
     prefix_ids = len(templates) > 1
@@ -75,7 +87,7 @@ def _prefixed(item: Candidate | Skipped, stack: str) -> Candidate | Skipped:
     old = item.deployed
     deployed = Deployed(
         f"{stack}/{old.id}", old.settings, old.function, old.table, old.writes_own_table,
-        old.problems,
+        old.problems, old.kinesis,
     )  # fmt: skip
     aliases = (old.id, *item.aliases)
     return Candidate(deployed, aliases, f"{stack}/{item.function_key}", item.handler)
@@ -107,7 +119,7 @@ class _StackReader:
         if not isinstance(events, dict):
             return out
         for event_name, event in events.items():
-            if not isinstance(event, dict) or event.get("Type") != "DynamoDB":
+            if not isinstance(event, dict) or event.get("Type") not in _SAM_EVENTS:
                 continue
             properties = event.get("Properties")
             aliases = (f"{function_id}.{event_name}", str(event_name))
@@ -131,11 +143,24 @@ class _StackReader:
         function_id: str | None,
     ) -> Candidate | Skipped:
         source = properties.get(source_key)
-        table, table_id, why = self._table(source, source_key)
-        if why is not None:
-            return Skipped(mapping_id, why)
+        kinesis: KinesisInfo | None = None
+        stream = self._stream_of(source)
+        if stream is not None:
+            kinesis, table, table_id = self._kinesis(stream)
+        else:
+            table, table_id, why = self._table(source, source_key)
+            if why is not None:
+                return Skipped(mapping_id, why)
         settings, problems = read_settings(properties)
-        if isinstance(source, Ref):
+        if isinstance(source, Ref) and self.resolver.type_of(source.logical_id) in _STREAMS:
+            problems.append(
+                (
+                    source_key,
+                    f"Ref {source.logical_id} gives the Kinesis stream's name; the mapping "
+                    f"needs its ARN: !GetAtt {source.logical_id}.Arn",
+                )
+            )
+        elif isinstance(source, Ref):
             problems.append(
                 (
                     source_key,
@@ -152,9 +177,76 @@ class _StackReader:
             if function_id is not None and table_id is not None
             else None
         )
-        deployed = Deployed(mapping_id, settings, function, table, writes, tuple(problems))
+        deployed = Deployed(mapping_id, settings, function, table, writes, tuple(problems), kinesis)
         handler = function.handler if isinstance(function, FunctionInfo) else None
         return Candidate(deployed, aliases, function_id or mapping_id, handler)
+
+    # --- a Kinesis data stream -----------------------------------------------------------------
+
+    def _stream_of(self, source: Any, depth: int = 0) -> tuple[str, str] | None:
+        """The Kinesis stream a source names: ``("id", logical id)`` for a stream of the
+        template, ``("name", name)`` for one named by its ARN only; ``None`` when the source
+        is no Kinesis stream (nor a consumer of one)."""
+        if isinstance(source, (Attr, Ref)):
+            kind = self.resolver.type_of(source.logical_id)
+            attribute = source.attribute if isinstance(source, Attr) else None
+            if kind in _STREAMS and attribute in ("Arn", None):
+                return ("id", source.logical_id)
+            if kind == _CONSUMER and attribute in ("ConsumerARN", None) and depth < 3:
+                of = self.resolver.properties(source.logical_id).get("StreamARN")
+                return self._stream_of(of, depth + 1) or ("name", source.logical_id)
+            return None
+        if not isinstance(source, str):
+            return None
+        parts = source.split(":", 5)
+        if len(parts) < 6 or parts[2] != "kinesis" or not parts[5].startswith("stream/"):
+            return None
+        name = parts[5].split("/")[1]
+        for logical_id in self.resolver.resources:
+            if self.resolver.type_of(logical_id) in _STREAMS and (
+                self.resolver.properties(logical_id).get("Name") == name
+            ):
+                return ("id", logical_id)
+        return ("name", name)
+
+    def _kinesis(
+        self, stream: tuple[str, str]
+    ) -> tuple[KinesisInfo, TableInfo | Unknown, str | None]:
+        """The stream's info, and the table whose ``KinesisStreamSpecification`` writes to it
+        (with its logical id), if the template has one."""
+        kind, name = stream
+        retention: int | None = None
+        if kind == "id":
+            hours = self.resolver.properties(name).get(
+                "RetentionPeriodHours", _KINESIS_RETENTION_HOURS
+            )
+            if isinstance(hours, str) and hours.strip().isdigit():
+                hours = int(hours)
+            if isinstance(hours, int) and not isinstance(hours, bool):
+                retention = hours * 3600
+        for logical_id in self.resolver.resources:
+            if self.resolver.type_of(logical_id) not in _TABLES:
+                continue
+            properties = self.resolver.properties(logical_id)
+            specifications = [properties.get("KinesisStreamSpecification")]
+            replicas = properties.get("Replicas")  # a global table's, per replica
+            if isinstance(replicas, list):
+                specifications += [
+                    r.get("KinesisStreamSpecification") for r in replicas if isinstance(r, dict)
+                ]
+            if any(
+                isinstance(spec, dict) and self._stream_of(spec.get("StreamArn")) == stream
+                for spec in specifications
+            ):
+                table = TableInfo(logical_id, _KINESIS_VIEW, _keys(properties), None, None)
+                return KinesisInfo(name, retention, None, None, None), table, logical_id
+        shown = f"Kinesis stream {name}" + ("" if kind == "id" else " (not in the template)")
+        untied = (
+            f"no table of the template writes to {shown}: no KinesisStreamSpecification."
+            "StreamArn names it"
+        )
+        info = KinesisInfo(name, retention, untied, None, None)
+        return info, Unknown(f"no table writes to {shown}"), None
 
     # --- the table -----------------------------------------------------------------------------
 
@@ -175,7 +267,11 @@ class _StackReader:
             parts = source.split(":", 5)
             if len(parts) < 6 or parts[2] != "dynamodb" or "/stream/" not in parts[5]:
                 service = parts[2] if len(parts) > 2 else "not an ARN"
-                return Unknown(""), None, f"its {key} is not a DynamoDB stream ({service})"
+                return (
+                    Unknown(""),
+                    None,
+                    f"its {key} is not a DynamoDB or Kinesis stream ({service})",
+                )
             table_name = parts[5].split("/")[1]
             for logical_id in self.resolver.resources:
                 if self.resolver.type_of(logical_id) in _TABLES and (

@@ -6,6 +6,13 @@ matches and the deployed one drops (a route that never fires), or the reverse (a
 record no route takes). Every example is checked with the filter's own matcher before it is
 used, so a claim always rests on a record that shows it. Examples do not cover every record a
 pattern matches: a difference they do not show is reported as such (SF004).
+
+For a mapping on a Kinesis data stream that Kinesis Data Streams for DynamoDB writes to, an
+example is a Kinesis record as Lambda delivers it (``streamflow.testing`` builds its
+envelope, the change base64 JSON in ``kinesis.data``): a mapping's pattern (nested under
+``data``) is matched against what Lambda filters, ``{"data": <decoded change>}``
+(:attr:`Example.view`), and a route against the DynamoDB change (:attr:`Example.change`), as
+the router matches a ``StreamRecord``.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from typing import Any
 
 from streamflow._value import Value
 from streamflow.filters import Filter
+from streamflow.filters._json import lambda_view
 
 __all__ = ["Example", "base_record", "examples", "generic"]
 
@@ -33,6 +41,9 @@ _LEAF_FOR_TYPE = {
     "BS": ["c3RyZWFtZmxvdw=="],
 }
 _KEY_VALUE = {"S": "streamflow-check", "N": "7", "B": "c3RyZWFtZmxvdw=="}
+_KEY_ITEM = {"S": "streamflow-check", "N": 7, "B": b"streamflow"}  # the same, decoded
+_CREATED = 1767225600
+_EVENTS = ("INSERT", "MODIFY", "REMOVE")
 _OTHER = "streamflow-check"
 _ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/2026-01-01T00:00:00.000"
 _MAX_BRANCHES = 32
@@ -42,23 +53,49 @@ Field = tuple[tuple[str, ...], list[Any]]
 
 
 class Example(Value):
-    """A record a pattern matches, and the fields the pattern chose (to describe it)."""
+    """A record a pattern matches, and the fields the pattern chose (to describe it).
+
+    ``record`` is the raw record as Lambda delivers it: a DynamoDB stream record, or a
+    Kinesis record carrying the change in ``kinesis.data``.
+    """
 
     __slots__ = ("chosen", "record")
     _order = ("record", "chosen")
     record: dict[str, Any]
     chosen: tuple[tuple[str, Any], ...]  # (dotted path, value or "absent")
 
+    @property
+    def kinesis(self) -> bool:
+        """Whether the record came through a Kinesis data stream."""
+        return self.record.get("eventSource") == "aws:kinesis"
+
+    @property
+    def view(self) -> Any:
+        """What a mapping's filters are applied to (a Kinesis record: ``{"data": ...}``)."""
+        return lambda_view(self.record)
+
+    @property
+    def change(self) -> Any:
+        """The DynamoDB change, which routes match (as the router matches a record)."""
+        if not self.kinesis:
+            return self.record
+        view = self.view
+        return view.get("data") if isinstance(view, dict) else None
+
     def describe(self) -> str:
-        """``an INSERT record with dynamodb.Keys.PK.S "SCORE#streamflow"``."""
-        event = self.record.get("eventName", "a")
+        """``an INSERT record with dynamodb.Keys.PK.S "SCORE#streamflow"`` (through Kinesis:
+        ``a Kinesis record of an INSERT with data.dynamodb.Keys.PK.S ...``)."""
+        change = self.change
+        event = change.get("eventName", "a") if isinstance(change, dict) else "a"
         parts = [
             f"no {path}" if value is _MISSING else f"{path} {_text(value)}"
             for path, value in self.chosen
-            if path != "eventName"
+            if path not in ("eventName", "data.eventName")
         ]
         article = "an" if str(event)[:1] in "AEIOU" else "a"
         head = f"{article} {event} record"
+        if self.kinesis:
+            head = f"a Kinesis record of {article} {event}"
         return f"{head} with {', '.join(parts)}" if parts else head
 
 
@@ -90,27 +127,74 @@ def base_record(
     }
 
 
+def _kinesis_base(
+    keys: tuple[tuple[str, str], ...] | None, event_name: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A Kinesis record as Kinesis Data Streams for DynamoDB delivers a change, without
+    images (its envelope), and the Lambda view of it to place fields in."""
+    from streamflow.testing import insert, modify, records, remove
+
+    schema = keys or (("PK", "S"),)
+    item = {name: _KEY_ITEM.get(kind, "x") for name, kind in schema}
+    change = (
+        insert(item)
+        if event_name == "INSERT"
+        else modify(item, item)
+        if event_name == "MODIFY"
+        else remove(item)
+    )
+    names = [name for name, _ in schema]
+    [raw] = records(change, keys=names, source="kinesis", created_at=_CREATED)
+    view = lambda_view(raw)
+    dynamodb = view["data"]["dynamodb"]
+    dynamodb.pop("NewImage", None)
+    dynamodb.pop("OldImage", None)
+    if not keys:
+        dynamodb["Keys"] = {}
+    return raw, view
+
+
+def _wrapped(envelope: dict[str, Any], view: dict[str, Any]) -> dict[str, Any]:
+    """``envelope`` carrying ``view["data"]`` as its base64 JSON ``kinesis.data``."""
+    import base64
+    import json
+
+    record = copy.deepcopy(envelope)
+    data = view.get("data")
+    record["kinesis"]["data"] = base64.b64encode(json.dumps(data).encode()).decode("ascii")
+    return record
+
+
 def examples(
-    flt: Filter, *, view_type: str | None, keys: tuple[tuple[str, str], ...] | None
+    flt: Filter,
+    *,
+    view_type: str | None,
+    keys: tuple[tuple[str, str], ...] | None,
+    source: str = "dynamodb",
 ) -> list[Example]:
     """Records ``flt`` matches: one per ``$or`` branch, and one per other alternative of
-    each field, each on :func:`base_record`."""
+    each field, each on :func:`base_record` (``source="kinesis"``: on a Kinesis record,
+    whose ``data`` the pattern is matched against)."""
     found: list[Example] = []
     for branch in itertools.islice(_branches(flt.pattern, ()), _MAX_BRANCHES):
         for choice in _choices(branch):
-            example = _build(choice, view_type, keys)
-            if example is not None and flt.matches(example.record) and example not in found:
+            example = _build(choice, view_type, keys, source)
+            if example is not None and flt.matches(example.view) and example not in found:
                 found.append(example)
             if len(found) >= _MAX_EXAMPLES:
                 return found
     return found
 
 
-def generic(*, view_type: str | None, keys: tuple[tuple[str, str], ...] | None) -> list[Example]:
+def generic(
+    *, view_type: str | None, keys: tuple[tuple[str, str], ...] | None, source: str = "dynamodb"
+) -> list[Example]:
     """One plain record per event name."""
+    if source == "kinesis":
+        return [Example(_kinesis_base(keys, name)[0], ()) for name in _EVENTS]
     return [
         Example(base_record(view_type=view_type, keys=keys, event_name=name), ())
-        for name in ("INSERT", "MODIFY", "REMOVE")
+        for name in _EVENTS
     ]
 
 
@@ -147,8 +231,13 @@ def _build(
     choice: list[tuple[tuple[str, ...], Any]],
     view_type: str | None,
     keys: tuple[tuple[str, str], ...] | None,
+    source: str,
 ) -> Example | None:
-    record = base_record(view_type=view_type, keys=keys)
+    envelope: dict[str, Any] | None = None
+    if source == "kinesis":
+        envelope, record = _kinesis_base(keys, "INSERT")
+    else:
+        record = base_record(view_type=view_type, keys=keys)
     chosen = []
     for path, rule in choice:
         value = _value_for(rule, path[-1])
@@ -157,6 +246,8 @@ def _build(
         [leaf] = value
         _place(record, path, leaf)
         chosen.append((".".join(path), leaf))
+    if envelope is not None:
+        return Example(_wrapped(envelope, record), tuple(chosen))
     return Example(copy.deepcopy(record), tuple(chosen))
 
 
