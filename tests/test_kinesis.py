@@ -239,3 +239,22 @@ def test_filter_test_says_why_a_dynamodb_pattern_drops_a_kinesis_record(
     assert code == 1
     assert "dropped  record 0" in out
     assert 'nest them under "data"' in out
+
+
+# --- lint of a Kinesis mapping's patterns -------------------------------------------------------
+
+
+def test_lint_reads_a_kinesis_mappings_patterns_as_the_change_they_filter() -> None:
+    from streamflow.filters import lint
+
+    router = Router()
+    router.on(Filter.insert().key("PK", prefix("SCORE#")), name="scores")(lambda r: None)
+    assert lint(router.filter_criteria(source="kinesis")) == []
+    assert lint({"data": {"tableName": ["scores"], "recordFormat": ["application/json"]}}) == []
+    findings = lint(
+        {"data": {"dynamodb": {"NewImage": {"n": {"N": [5]}}, "StreamViewType": ["NEW_IMAGE"]}}}
+    )
+    assert [(f.path, f.severity) for f in findings] == [
+        ("data.dynamodb.NewImage.n.N", "error"),
+        ("data.dynamodb.StreamViewType", "error"),
+    ]

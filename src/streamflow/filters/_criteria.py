@@ -12,7 +12,14 @@ from streamflow.errors import FilterValidationError
 from streamflow.filters._filter import Filter, lazy_matcher
 from streamflow.filters._json import as_record
 
-__all__ = ["MAX_FILTERS", "FilterCriteria", "FilterCriteriaDict", "FilterDict", "dispatcher"]
+__all__ = [
+    "MAX_FILTERS",
+    "FilterCriteria",
+    "FilterCriteriaDict",
+    "FilterDict",
+    "absent_in_kinesis",
+    "dispatcher",
+]
 
 MAX_FILTERS = 10
 """AWS never allows more than 10 filters per event source mapping (5 without a quota raise)."""
@@ -232,7 +239,7 @@ class FilterCriteria:
         {'Filters': [{'Pattern': '{"data":{"eventName":["INSERT"]}}'}]}
         """
         for index, flt in enumerate(self._filters):
-            absent = _absent_in_kinesis(flt.pattern)
+            absent = absent_in_kinesis(flt.pattern)
             if absent:
                 raise FilterValidationError(
                     f"Filters[{index}].{absent}",
@@ -286,13 +293,13 @@ _NOT_IN_KINESIS = {
 whole field; a set: those keys of it)."""
 
 
-def _absent_in_kinesis(pattern: Mapping[str, Any]) -> str | None:
+def absent_in_kinesis(pattern: Mapping[str, Any]) -> str | None:
     """The first field ``pattern`` (or one of its ``$or`` alternatives) constrains that a
     DynamoDB change read through Kinesis does not carry."""
     for key, value in pattern.items():
         if key == "$or" and isinstance(value, list):
             for alternative in value:
-                absent = isinstance(alternative, Mapping) and _absent_in_kinesis(alternative)
+                absent = isinstance(alternative, Mapping) and absent_in_kinesis(alternative)
                 if absent:
                     return absent
         elif key in _NOT_IN_KINESIS:

@@ -648,8 +648,50 @@ def lint(
     linter = _Linter(view_type)
     for index, item in enumerate(filters):
         linter.index = index if len(filters) > 1 else None
-        _lint_one(linter, item)
+        change = _kinesis_change(item)
+        if change is None:
+            _lint_one(linter, item)
+        else:
+            _lint_kinesis(linter, change)
     return list(linter.found.values())
+
+
+_KINESIS_FIELDS = frozenset({"tableName", "recordFormat"})
+"""Top-level fields of a DynamoDB change read through Kinesis that a stream record lacks."""
+
+
+def _kinesis_change(item: Filter) -> Filter | None:
+    """The DynamoDB-change pattern of a Kinesis mapping's filter (``{"data": {...}}`` and
+    nothing else), or None for any other pattern."""
+    pattern = item.pattern
+    if set(pattern) == {"data"} and isinstance(pattern["data"], dict) and pattern["data"]:
+        return Filter.from_pattern(pattern["data"])
+    return None
+
+
+def _lint_kinesis(linter: _Linter, change: Filter) -> None:
+    """Lint a Kinesis mapping's filter as the DynamoDB change its ``data`` holds: paths are
+    reported under ``data.``, ``tableName`` and ``recordFormat`` are fields of the change, and
+    a field the change never carries is an error."""
+    from streamflow.filters._criteria import absent_in_kinesis
+
+    inner = _Linter(None)  # a change written to Kinesis carries both images
+    _lint_one(inner, change)
+    for warning in inner.found.values():
+        top = warning.path.split(".", 1)[0]
+        if top in _KINESIS_FIELDS and warning.severity == "warning":
+            continue
+        linter.warn(
+            f"data.{warning.path}", warning.message, warning.fix, never=warning.severity == "error"
+        )
+    absent = absent_in_kinesis(change.pattern)
+    if absent:
+        linter.warn(
+            f"data.{absent}",
+            "a DynamoDB change read through Kinesis has no such field: this rule never matches",
+            "filter on tableName instead of eventSourceARN, or drop the rule",
+            never=True,
+        )
 
 
 def check_view_type(view_type: str | None) -> None:
