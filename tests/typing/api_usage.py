@@ -82,3 +82,20 @@ def runner() -> None:
     )
     code: int = summary.exit_code
     del code
+
+
+def router_introspection_and_deployment() -> None:
+    from streamflow.check import Finding, check
+    from streamflow.filters import FilterCriteria, refuse_never_matching
+    from streamflow.models import from_item
+    from streamflow.router import DeclaredRoute
+
+    router = Router(time_margin=2.0)
+    routes: tuple[DeclaredRoute, ...] = router.declared_routes
+    names: list[str] = [route.name for route in routes]
+    criteria: FilterCriteria = router.filter_criteria(source="kinesis")
+    refuse_never_matching(criteria)
+    options: dict[str, Any] = router.options
+    findings: list[Finding] = check(router, template={"Resources": {}})
+    total: dict[str, Any] = from_item(dict, {"PK": "A"}, source="keys")
+    del names, options, findings, total

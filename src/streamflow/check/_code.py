@@ -2,8 +2,8 @@
 or a plain handler with the filters given for it (``--filter``), loaded as ``streamflow run``
 loads them.
 
-The Router exposes its routes' names only; the route objects (``Router._routes``) and options
-(``Router._settings``) are read here and nowhere else in this package.
+The Router's routes and options are read through its public ``declared_routes`` and
+``options``.
 """
 
 from __future__ import annotations
@@ -111,18 +111,19 @@ def declared(target: object, filters: FilterSpec | Sequence[FilterSpec] | None) 
         label = "the --filter patterns" if given is not None else "the handler"
         return Declared(label, (), given, given is not None, False, "first", "ignore", None)
     routes = tuple(
-        RouteInfo(route.name, route.kind, route.criteria, route.model) for route in loaded._routes
+        RouteInfo(route.name, route.kind, route.criteria, route.model)
+        for route in loaded.declared_routes
     )
     if not routes:  # resolve_handler refuses this already; kept for a clear message
         raise RunnerConfigError("handler", "the Router declares no routes")
-    settings = loaded._settings
+    options = loaded.options
     return Declared(
         "the --filter patterns" if given is not None else "the router",
         routes,
         given if given is not None else router_criteria,
         given is not None,
         True,
-        settings.dispatch,
-        settings.on_unmatched,
-        settings.time_margin,
+        options["dispatch"],
+        options["on_unmatched"],
+        options["time_margin"],
     )

@@ -20,9 +20,9 @@ Usage::
 """
 
 from streamflow.router._report import BatchResult, RecordFailure, Window
-from streamflow.router._router import Router
+from streamflow.router._router import DeclaredRoute, Router
 
-__all__ = ["BatchResult", "RecordFailure", "Router", "Window"]
+__all__ = ["BatchResult", "DeclaredRoute", "RecordFailure", "Router", "Window"]
 
 for _name in __all__:  # public reprs and pickling: streamflow.router.BatchResult
     globals()[_name].__module__ = __name__

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
+from streamflow._value import Value
 from streamflow.errors import FilterValidationError, RecordShapeError, RecursionRiskError
 from streamflow.records import StreamRecord
 from streamflow.router._calls import plan_arguments
@@ -29,7 +30,27 @@ if TYPE_CHECKING:
     Dispatch = Literal["first", "all"]
     FailureMode = Literal["stop", "continue"]
 
-__all__ = ["Router"]
+__all__ = ["DeclaredRoute", "Router"]
+
+
+class DeclaredRoute(Value):
+    """A route as declared on a :class:`Router` (see :attr:`Router.declared_routes`).
+
+    Attributes:
+        name: the route's name.
+        kind: ``"record"``, ``"batch"`` or ``"window"``.
+        criteria: its filters, as a :class:`~streamflow.filters.FilterCriteria`.
+        handler: the function it calls.
+        model: the model its records are mapped onto, or None.
+    """
+
+    __slots__ = ("criteria", "handler", "kind", "model", "name")
+    _order = ("name", "kind", "criteria", "handler", "model")
+    name: str
+    kind: RouteKind
+    criteria: FilterCriteria
+    handler: Callable[..., Any]
+    model: type[Any] | None
 
 
 class Router:
@@ -125,6 +146,42 @@ class Router:
     def routes(self) -> tuple[str, ...]:
         """The routes' names, in declaration order."""
         return tuple(route.name for route in self._routes)
+
+    @property
+    def declared_routes(self) -> tuple[DeclaredRoute, ...]:
+        """The routes as declared, in declaration order: for tools that compare them with a
+        deployment (``streamflow check``) or document them.
+
+        >>> from streamflow.filters import Filter
+        >>> router = Router()
+        >>> router.on(Filter.remove(), name="removed")(lambda record: None)  # doctest: +ELLIPSIS
+        <function <lambda> at ...>
+        >>> [(r.name, r.kind, r.criteria.patterns) for r in router.declared_routes]
+        [('removed', 'record', [{'eventName': ['REMOVE']}])]
+        """
+        return tuple(
+            DeclaredRoute(route.name, route.kind, route.criteria, route.handler, route.model)
+            for route in self._routes
+        )
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The options the router was made with, by their names in :class:`Router`.
+
+        >>> Router(dispatch="all").options["dispatch"]
+        'all'
+        """
+        settings = self._settings
+        return {
+            "dispatch": settings.dispatch,
+            "on_unmatched": settings.on_unmatched,
+            "failure_mode": settings.failure_mode,
+            "max_concurrency": settings.max_concurrency,
+            "metrics": self._metrics,
+            "namespace": self._namespace,
+            "numbers": settings.numbers,
+            "time_margin": settings.time_margin,
+        }
 
     # --- declaring routes ------------------------------------------------------------------
 
