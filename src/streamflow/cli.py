@@ -5,6 +5,8 @@ Commands::
     streamflow filter test PATTERN EVENT      which records of EVENT would Lambda deliver?
     streamflow filter lint PATTERN [--view-type VIEW_TYPE]
     streamflow check HANDLER (--template FILE | --function-name NAME)   (docs/check.md)
+    streamflow run HANDLER --table NAME                  (docs/runner.md)
+    streamflow redrive HANDLER --source SOURCE           (docs/redrive.md)
 
 ``PATTERN`` is a file, ``-`` for standard input, or inline JSON text starting with ``{``. It
 holds one filter pattern, or a whole ``FilterCriteria`` (``{"Filters": [{"Pattern": "..."}]}``,
@@ -227,9 +229,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"streamflow {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_filter(commands)
-    from streamflow.runner import add_run_command  # the runner imports boto3 only when run
+    from streamflow.runner import (  # the runner imports boto3 only when run
+        add_redrive_command,
+        add_run_command,
+    )
 
     add_run_command(commands)
+    add_redrive_command(commands)
     from streamflow.check import add_check_command  # boto3 and PyYAML only when checking
 
     add_check_command(commands)

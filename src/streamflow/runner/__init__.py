@@ -5,6 +5,8 @@ endpoint that speaks it, such as moto's server) and invokes a Lambda handler or 
 :class:`~streamflow.Router` with Lambda's events, batching, filters, partial batch failures,
 retries, bisection, on-failure records, parallelization, tumbling windows and durable
 checkpoints. ``streamflow run`` is the same from the command line; see ``docs/runner.md``.
+:func:`redrive` (``streamflow redrive``) delivers again, the same way, the batches an event
+source mapping gave up on, from their on-failure records; see ``docs/redrive.md``.
 
 This package imports boto3 (lazily, when it makes clients); ``import streamflow`` never
 imports it.
@@ -21,17 +23,28 @@ from __future__ import annotations
 
 from streamflow.errors import RunnerConfigError, RunnerError
 from streamflow.runner._api import run
-from streamflow.runner._cli import add_run_command, run_command
+from streamflow.runner._cli import (
+    add_redrive_command,
+    add_run_command,
+    redrive_command,
+    run_command,
+)
 from streamflow.runner._invoke import LambdaContext, LambdaHandler
+from streamflow.runner._redrive import redrive
+from streamflow.runner._redrive_status import RedriveSummary
 from streamflow.runner._status import RunSummary
 
 __all__ = [
     "LambdaContext",
     "LambdaHandler",
+    "RedriveSummary",
     "RunSummary",
     "RunnerConfigError",
     "RunnerError",
+    "add_redrive_command",
     "add_run_command",
+    "redrive",
+    "redrive_command",
     "run",
     "run_command",
 ]

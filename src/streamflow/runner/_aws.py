@@ -185,9 +185,14 @@ def retrying(
 
 
 def make_clients(
-    *, endpoint_url: str | None, region: str | None, profile: str | None
-) -> tuple[Any, Any]:
-    """A DynamoDB client and a DynamoDB Streams client sharing one session.
+    *,
+    endpoint_url: str | None,
+    region: str | None,
+    profile: str | None,
+    services: tuple[str, ...] = ("dynamodb", "dynamodbstreams"),
+) -> tuple[Any, ...]:
+    """Clients of ``services`` (by default a DynamoDB client and a DynamoDB Streams client)
+    sharing one session, in that order.
 
     Raises:
         RunnerConfigError: the profile does not exist or no Region is configured.
@@ -207,10 +212,11 @@ def make_clients(
         user_agent_extra="streamflow-runner",
     )
     try:
-        dynamodb = session.client("dynamodb", endpoint_url=endpoint_url, config=config)
-        streams = session.client("dynamodbstreams", endpoint_url=endpoint_url, config=config)
+        client: Any = session.client  # typed per service name; these are named at run time
+        return tuple(
+            client(service, endpoint_url=endpoint_url, config=config) for service in services
+        )
     except NoRegionError:
         raise RunnerConfigError(
             "region", "no AWS Region configured: pass --region or set AWS_REGION"
         ) from None
-    return dynamodb, streams

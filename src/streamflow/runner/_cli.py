@@ -12,6 +12,10 @@
 * ``130``: aborted by a second Ctrl-C (or a handler that raised ``KeyboardInterrupt``).
 
 Whatever else a handler raises fails its invocation, as in Lambda, and the run goes on.
+
+``add_redrive_command`` and ``redrive_command`` do the same for ``streamflow redrive``
+(:func:`streamflow.runner.redrive`), with the same codes: ``1`` when a batch failed again,
+was lost (trimmed), or its on-failure record is malformed or does not match its range.
 """
 
 from __future__ import annotations
@@ -21,14 +25,14 @@ import json
 import logging
 import sys
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from streamflow.runner._config import OPTIONS, flag_of
 from streamflow.runner._option import Option
 
-__all__ = ["add_run_command", "run_command"]
+__all__ = ["add_redrive_command", "add_run_command", "redrive_command", "run_command"]
 
 EXIT_OK = 0
 EXIT_DISCARDED = 1
@@ -59,15 +63,51 @@ def add_run_command(subparsers: Any) -> None:
         epilog="Exit codes: 0 ended normally (idle, --max-records, Ctrl-C/SIGTERM); 1 records "
         "were discarded; 2 error (options, handler, table, stream, AWS); 130 aborted.",
     )
+    _add_options(command, OPTIONS)
+    command.set_defaults(run=run_command)
+
+
+def add_redrive_command(subparsers: Any) -> None:
+    """Add the ``redrive`` command to the ``streamflow`` argument parser.
+
+    Args:
+        subparsers: what ``ArgumentParser.add_subparsers()`` returned.
+
+    >>> import argparse
+    >>> parser = argparse.ArgumentParser(prog="streamflow")
+    >>> add_redrive_command(parser.add_subparsers(dest="command"))
+    >>> args = parser.parse_args(["redrive", "app:handler", "--source", "failures.jsonl"])
+    >>> args.max_retries, args.dry_run, args.lost
+    (2, False, None)
+    """
+    from streamflow.runner._redrive_config import REDRIVE_OPTIONS
+
+    command = subparsers.add_parser(
+        "redrive",
+        help="deliver again the batches Lambda gave up on (its on-failure records)",
+        description="Read on-failure records (a JSON Lines file as `streamflow run "
+        "--on-failure` writes, or an SQS queue Lambda's on-failure destination fills), read "
+        "each batch's records back from the stream, and invoke HANDLER with them as `streamflow "
+        "run` does. A record is acknowledged (a line recorded as done in the state file, a "
+        "message deleted) only after its whole batch succeeded.",
+        epilog="Exit codes: 0 every batch redriven; 1 a batch failed again, records were lost "
+        "(trimmed), or a record is malformed or does not match its range; 2 error (options, "
+        "handler, source, AWS); 130 aborted.",
+    )
+    _add_options(command, REDRIVE_OPTIONS)
+    command.set_defaults(run=redrive_command)
+
+
+def _add_options(command: Any, options: dict[str, Option]) -> None:
+    """The positional ``HANDLER``, then each declared option, in its section."""
     command.add_argument(
         "handler", metavar="HANDLER", help="module:attribute, a handler function or a Router"
     )
     sections: dict[str | None, Any] = {None: command}
-    for option in OPTIONS.values():
+    for option in options.values():
         if option.group not in sections:
             sections[option.group] = command.add_argument_group(option.group)
         sections[option.group].add_argument(option.flag, **_argument(option))
-    command.set_defaults(run=run_command)
 
 
 def _argument(option: Option) -> dict[str, Any]:
@@ -93,9 +133,9 @@ def _argument(option: Option) -> dict[str, Any]:
     return settings
 
 
-def _options(args: argparse.Namespace) -> dict[str, Any]:
-    """:func:`~streamflow.runner.run`'s options from parsed arguments; ``--filter`` files are
-    read here.
+def _options(args: argparse.Namespace, declared: dict[str, Option]) -> dict[str, Any]:
+    """The ``declared`` options (:func:`~streamflow.runner.run`'s or ``redrive``'s) from
+    parsed arguments; ``--filter`` files are read here.
 
     Raises:
         RunnerConfigError: a filter file cannot be read or is not JSON.
@@ -104,7 +144,7 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
     from streamflow.runner._handler import load_filter_file
 
     options = {}
-    for option in OPTIONS.values():
+    for option in declared.values():
         value = getattr(args, option.dest)
         if option.kind == "filters":
             value = [item for path in value for item in load_filter_file(path)] if value else None
@@ -121,38 +161,60 @@ def run_command(args: argparse.Namespace, *_: Any) -> int:
     Returns:
         The exit code (see the module docstring).
     """
+    from streamflow.runner._api import run
+
+    return _command(args, "run", lambda: run(args.handler, **_options(args, OPTIONS)).exit_code)
+
+
+def redrive_command(args: argparse.Namespace, *_: Any) -> int:
+    """Run ``streamflow redrive`` with parsed arguments.
+
+    Args:
+        args: the namespace ``add_redrive_command``'s parser produced.
+
+    Returns:
+        The exit code: 0, 1 (a batch failed again, lost, mismatched or malformed), 2 or 130.
+    """
+    from streamflow.runner._redrive import redrive
+    from streamflow.runner._redrive_config import REDRIVE_OPTIONS
+
+    options = _options(args, REDRIVE_OPTIONS)
+    return _command(args, "redrive", lambda: redrive(args.handler, **options).exit_code)
+
+
+def _command(args: argparse.Namespace, name: str, body: Callable[[], int]) -> int:
+    """Run a command's ``body`` with the handler's logging on standard output; its errors
+    as exit codes (see the module docstring), each reported as ``streamflow NAME: error``."""
     try:
         with _handler_logging():
-            return _run(args)
+            return _exit_code(args, name, body)
     except KeyboardInterrupt:
-        _error(args, "aborted")
+        _error(args, "aborted", command=name)
         return EXIT_ABORTED
 
 
-def _run(args: argparse.Namespace) -> int:
+def _exit_code(args: argparse.Namespace, name: str, body: Callable[[], int]) -> int:
     from streamflow.errors import FilterValidationError, RunnerConfigError, RunnerError
-    from streamflow.runner._api import run
 
     try:
-        summary = run(args.handler, **_options(args))
+        return body()
     except FilterValidationError as exc:
-        _error(args, f"invalid filter pattern: {exc}")
+        _error(args, f"invalid filter pattern: {exc}", command=name)
         return EXIT_ERROR
     except RunnerConfigError as exc:
-        _error(args, f"{flag_of(exc.option)}: {exc.reason}")
+        _error(args, f"{flag_of(exc.option)}: {exc.reason}", command=name)
         return EXIT_ERROR
     except RunnerError as exc:
-        _error(args, str(exc))
+        _error(args, str(exc), command=name)
         return EXIT_ERROR
     except OSError as exc:
-        _error(args, f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
+        _error(args, f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), command=name)
         return EXIT_ERROR
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # a bug, not a handler's failure: the run cannot go on
-        _error(args, f"{type(exc).__name__}: {exc}", trace=exc)
+        _error(args, f"{type(exc).__name__}: {exc}", trace=exc, command=name)
         return EXIT_ERROR
-    return summary.exit_code
 
 
 @contextmanager
@@ -175,7 +237,13 @@ def _handler_logging() -> Iterator[None]:
         root.removeHandler(handler)
 
 
-def _error(args: argparse.Namespace, message: str, trace: BaseException | None = None) -> None:
+def _error(
+    args: argparse.Namespace,
+    message: str,
+    trace: BaseException | None = None,
+    *,
+    command: str = "run",
+) -> None:
     if getattr(args, "json_log", False):
         from streamflow.runner._status import _now_iso
 
@@ -184,4 +252,4 @@ def _error(args: argparse.Namespace, message: str, trace: BaseException | None =
         return
     if trace is not None:
         sys.stderr.write("".join(traceback.format_exception(trace)))
-    sys.stderr.write(f"streamflow run: error: {message}\n")
+    sys.stderr.write(f"streamflow {command}: error: {message}\n")

@@ -58,7 +58,8 @@ class ShardReader:
         self.exhausted = False
         self.cut = False
         self.caught_up = False
-        self.last_read: str | None = start.sequence
+        # The last record read: AT_SEQUENCE_NUMBER (a redrive) has read none of its own yet.
+        self.last_read = start.sequence if start.kind == "AFTER_SEQUENCE_NUMBER" else None
         self.next_poll = 0.0
         self.backoff = Backoff(shared.config.throttle_base, shared.config.throttle_cap)
 

@@ -18,10 +18,11 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-__all__ = ["Reporter", "RunSummary", "Stats"]
+__all__ = ["Reporter", "RunSummary", "Stats", "camel_dict"]
 
 
 class Stats:
@@ -110,13 +111,19 @@ class RunSummary:
         Returns:
             The figures, plus ``exitCode``.
         """
-        out: dict[str, Any] = {}
-        for name in self.__slots__:
-            head, *rest = name.split("_")
-            out[head + "".join(part.title() for part in rest)] = getattr(self, name)
-        out["duration"] = round(self.duration, 3)
-        out["exitCode"] = self.exit_code
-        return out
+        return camel_dict(self)
+
+
+def camel_dict(summary: Any) -> dict[str, Any]:
+    """A summary's slots as a JSON-ready dictionary: camelCase keys, ``duration`` rounded to
+    milliseconds, plus ``exitCode``."""
+    out: dict[str, Any] = {}
+    for name in summary.__slots__:
+        head, *rest = name.split("_")
+        out[head + "".join(part.title() for part in rest)] = getattr(summary, name)
+    out["duration"] = round(summary.duration, 3)
+    out["exitCode"] = summary.exit_code
+    return out
 
 
 def _human_count(value: int) -> str:
@@ -303,24 +310,30 @@ class Reporter:
 
     def tick(self, counts: dict[str, int], *, iterator_age: float, shards: int) -> None:
         """Redraw the status line (at most 4 times a second)."""
+        self.redraw(
+            lambda: (
+                f"read {_human_count(counts['records_read'])} | "
+                f"kept {_human_count(counts['records_kept'])} | "
+                f"dropped {_human_count(counts['records_dropped'])} | "
+                f"invoked {_human_count(counts['records_invoked'])} "
+                f"({_human_count(counts['invocations'])} calls) | "
+                f"failed {_human_count(counts['failed_invocations'])} | "
+                f"discarded {_human_count(counts['records_discarded'])} | "
+                f"iterator age {iterator_age:.1f}s | shards {shards}"
+            )
+        )
+
+    def redraw(self, line: Callable[[], str]) -> None:
+        """Draw the status line ``line()`` in place of the last, at most 4 times a second,
+        on a terminal only."""
         if not self.live:
             return
         now = time.monotonic()
         if now - self._last_tick < 0.25:
             return
         self._last_tick = now
-        line = (
-            f"read {_human_count(counts['records_read'])} | "
-            f"kept {_human_count(counts['records_kept'])} | "
-            f"dropped {_human_count(counts['records_dropped'])} | "
-            f"invoked {_human_count(counts['records_invoked'])} "
-            f"({_human_count(counts['invocations'])} calls) | "
-            f"failed {_human_count(counts['failed_invocations'])} | "
-            f"discarded {_human_count(counts['records_discarded'])} | "
-            f"iterator age {iterator_age:.1f}s | shards {shards}"
-        )
         with self._lock:
-            self.stream.write("\r\x1b[K" + line)
+            self.stream.write("\r\x1b[K" + line())
             self.stream.flush()
             self._line_shown = True
 

@@ -1,0 +1,477 @@
+"""``redrive()``: deliver again the batches an event source mapping gave up on.
+
+For each on-failure record of the source (:mod:`._redrive_source`), in order:
+
+1. read the batch's records back from the stream (:func:`._redrive_read.read_batch`, with
+   the runner's shard reader and filters);
+2. check that they are the batch that failed: every record of its range, as many as its
+   ``batchSize``; records no longer in the stream are *lost*;
+3. deliver them with a :class:`~._shard.ShardWorker` over a
+   :class:`~._redrive_read.ReplayReader`: ``streamflow run``'s events, batch size, response
+   rules, retries, bisection and discards, unchanged;
+4. acknowledge the record in its source only once its whole batch succeeded, and its lost
+   records (if any) are written to the ``lost`` file; otherwise leave it there.
+
+A dry run stops after step 2 and lists each batch.
+
+Over 400 lines: ``redrive()``'s typed signature and its documented options take 120 of them,
+as ``run()``'s do in ``_api``.
+"""
+
+from __future__ import annotations
+
+import calendar
+import threading
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from streamflow.errors import RunnerError
+from streamflow.runner._aws import AnySet, error_code
+from streamflow.runner._checkpoint import CheckpointStore
+from streamflow.runner._engine import _as_runner_error, _is_botocore_error
+from streamflow.runner._invoke import OnFailureLog
+from streamflow.runner._redrive_config import REDRIVE_OPTIONS, RedriveConfig, runner_config
+from streamflow.runner._redrive_read import LOST_REASON, Found, deliver, read_batch
+from streamflow.runner._redrive_source import (
+    BatchInfo,
+    Item,
+    JsonLinesSource,
+    Source,
+    SqsSource,
+    is_queue_url,
+)
+from streamflow.runner._redrive_status import ItemReport, RedriveReporter, RedriveSummary
+from streamflow.runner._shared import Shared
+from streamflow.runner._status import Stats, _now_iso
+from streamflow.runner._timeout import Invoker
+
+if TYPE_CHECKING:
+    from streamflow.router import Router
+    from streamflow.runner._handler import FilterSpec
+    from streamflow.runner._invoke import LambdaHandler
+
+__all__ = ["Redrive", "redrive"]
+
+_BATCH_COUNTS = (
+    "batches",
+    "batches_redriven",
+    "batches_failed",
+    "batches_lost",
+    "batches_mismatched",
+    "malformed",
+    "batches_listed",
+    "records_found",
+    "records_lost",
+)
+
+
+def redrive(
+    handler: LambdaHandler | Router | str,
+    *,
+    source: str,
+    endpoint_url: str | None = None,
+    region: str | None = None,
+    profile: str | None = None,
+    batch_size: int = 100,
+    filters: FilterSpec | Sequence[FilterSpec] | None = None,
+    no_filter: bool = False,
+    bisect_on_error: bool = False,
+    max_retries: int = 2,
+    function_timeout: int = 900,
+    on_failure: str | None = None,
+    state: str | None = None,
+    lost: str | None = None,
+    visibility_timeout: int = 300,
+    dry_run: bool = False,
+    quiet: bool = False,
+    json_log: bool = False,
+    streams_client: Any = None,
+    sqs_client: Any = None,
+    stop_event: threading.Event | None = None,
+    handle_signals: bool = True,
+) -> RedriveSummary:
+    """Deliver again, with ``streamflow run``'s semantics, the batches of on-failure records.
+
+    Each on-failure record's records are read back from the stream (``AT_SEQUENCE_NUMBER``
+    its first, up to and including its last), checked against the record (count and range),
+    and delivered to ``handler`` as Lambda delivers a batch. The record is acknowledged in
+    its source (a JSON Lines line recorded as done in the state file, an SQS message
+    deleted) only after its whole batch succeeded; records no longer in the stream are
+    reported, counted, and written to ``lost``, never skipped silently. It prints what
+    ``streamflow redrive`` prints, on standard error.
+
+    Args:
+        handler: a Lambda handler, a :class:`~streamflow.Router`, or either as a
+            ``"module:attribute"`` string.
+        source: a JSON Lines file of on-failure records (what ``streamflow run
+            --on-failure`` writes), or an SQS queue URL (Lambda's on-failure destination;
+            raw or SNS-enveloped messages).
+        endpoint_url: an endpoint other than AWS's, for DynamoDB Streams and SQS.
+        region: the AWS Region (default: the environment's or profile's).
+        profile: a named AWS profile.
+        batch_size: records per invocation, 1 to 10000 (BatchSize).
+        filters: as :func:`~streamflow.runner.run`'s: records no filter matches are not
+            delivered (a Router's ``filter_criteria()`` by default).
+        no_filter: deliver every record of the batches' ranges.
+        bisect_on_error: split a failing batch in two (BisectBatchOnFunctionError).
+        max_retries: retries of a failing batch, -1 (until stopped) to 10000; then it
+            stays in its source.
+        function_timeout: seconds an invocation may run, 1 to 900.
+        on_failure: a JSON Lines file receiving an on-failure record for each batch that
+            fails again.
+        state: the state file of a JSON Lines source (default: ``source + ".state.json"``).
+        lost: a JSON Lines file receiving each batch's ranges of records no longer in the
+            stream; without it, such a batch is never acknowledged.
+        visibility_timeout: seconds an SQS message stays hidden while its batch is
+            redriven, 1 to 43200.
+        dry_run: list each batch (records found, range, age, lost) and invoke nothing,
+            acknowledge nothing.
+        quiet: print nothing but fatal errors.
+        json_log: print one JSON object per event on standard error instead of text.
+        streams_client: a DynamoDB Streams client to use instead of making one.
+        sqs_client: an SQS client to use instead of making one.
+        stop_event: set it from another thread to stop after the batch in flight.
+        handle_signals: on the main thread, SIGINT and SIGTERM stop after the batch in
+            flight (a second one aborts).
+
+    Returns:
+        What the redrive did; ``summary.exit_code`` is what ``streamflow redrive`` exits
+        with.
+
+    Raises:
+        RunnerConfigError: an option out of range, a handler that cannot be loaded, a
+            source that is neither a file nor a queue URL, an unreadable state file.
+        FilterValidationError: a filter pattern AWS would reject.
+        RunnerError: an AWS error retrying cannot fix (no such queue, access denied).
+        OSError: the state, lost or on-failure file cannot be written.
+
+    Usage::
+
+        from streamflow.runner import redrive
+        from app import router
+
+        summary = redrive(router, source="failures.jsonl", lost="lost.jsonl",
+                          endpoint_url="http://127.0.0.1:5000")
+    """
+    arguments = locals()  # the parameters only: nothing else is assigned yet
+    config = RedriveConfig(**{name: arguments[name] for name in REDRIVE_OPTIONS})  # checks
+    from streamflow.runner._api import _signals
+    from streamflow.runner._handler import resolve_filters, resolve_handler
+
+    function, implied = resolve_handler(handler)
+    criteria = resolve_filters(config.filters) if config.filters is not None else implied
+    if config.no_filter:
+        criteria = None
+    queue = is_queue_url(config.source)
+    # A file is checked before any client is made (no Region needed to say it is missing).
+    feed: Source | None = None if queue else JsonLinesSource(config.source, config.state_path)
+    if streams_client is None or (queue and sqs_client is None):
+        from streamflow.runner._aws import make_clients
+
+        made = make_clients(
+            endpoint_url=config.endpoint_url,
+            region=config.region,
+            profile=config.profile,
+            services=("dynamodbstreams", "sqs") if queue else ("dynamodbstreams",),
+        )
+        streams_client = streams_client or made[0]
+        sqs_client = sqs_client or (made[1] if queue else None)
+    if feed is None:
+        feed = SqsSource(sqs_client, config.source, visibility_timeout=config.visibility_timeout)
+    driver = Redrive(
+        handler=function,
+        matches=criteria.matches if criteria is not None and len(criteria) else None,
+        config=config,
+        source=feed,
+        streams=streams_client,
+        reporter=RedriveReporter(quiet=config.quiet, json_log=config.json_log),
+        stop_event=stop_event,
+    )
+    with _signals(driver, enabled=handle_signals):
+        return driver.run()
+
+
+class Redrive:
+    """Redrives one source's batches through ``handler`` (see the module docstring).
+
+    Args:
+        handler: the Lambda handler to invoke.
+        matches: the filters' verdict on a record (``None``: keep every record).
+        config: the validated settings.
+        source: the on-failure records.
+        streams: a DynamoDB Streams client (boto3, or a test double).
+        reporter: where events go.
+        stop_event: set it (from any thread) to stop after the batch in flight.
+    """
+
+    def __init__(
+        self,
+        *,
+        handler: LambdaHandler,
+        matches: Any,
+        config: RedriveConfig,
+        source: Source,
+        streams: Any,
+        reporter: RedriveReporter,
+        stop_event: threading.Event | None = None,
+    ) -> None:
+        self.handler = handler
+        self.matches = matches
+        self.config = config
+        self.source = source
+        self.streams = streams
+        self.reporter = reporter
+        self.stop_event = stop_event or threading.Event()
+        self.stopping = threading.Event()
+        self.signalled: str | None = None
+        self.stats = Stats()
+        self.counts = dict.fromkeys(_BATCH_COUNTS, 0)
+        self.invoker = Invoker(handler, timeout=config.function_timeout)
+        self.on_failure = OnFailureLog(config.on_failure)
+        self.lost = OnFailureLog(config.lost)
+        self._shared: dict[str, Shared] = {}
+
+    def signal_received(self, name: str) -> None:
+        """Stop after the batch in flight (what a SIGINT or SIGTERM handler calls)."""
+        self.signalled = name
+        self.stop_event.set()
+
+    def run(self) -> RedriveSummary:
+        """Redrive every batch of the source, or until a stop is requested.
+
+        Raises:
+            RunnerError: the source or the stream cannot be read (an AWS error).
+            OSError: the state, lost or on-failure file cannot be written.
+        """
+        began = time.monotonic()
+        config = self.config
+        options = {each.key: getattr(config, each.name) for each in REDRIVE_OPTIONS.values()}
+        options.pop("filters")
+        self.reporter.redrive_started(
+            source=self.source.describe(), dry_run=config.dry_run, options=options
+        )
+        reason = "done"
+        stop = AnySet(self.stop_event, self.stopping)
+        items = self.source.items()
+        try:
+            while True:
+                if stop.is_set():
+                    reason = "stopped"
+                    if self.signalled:
+                        self.reporter.stopping(self.signalled)
+                    break
+                item = self._next(items)
+                if item is None:
+                    break
+                self._redrive(item)
+                self.reporter.progress({**self.counts, **self.stats.snapshot()})
+        finally:
+            self.stopping.set()
+            self.invoker.close()
+            try:
+                self._call(self.source.close)
+            finally:
+                self.reporter.close()
+        counts = self.stats.snapshot()
+        summary = RedriveSummary(
+            source=self.source.describe(),
+            reason=reason,
+            records_invoked=counts["records_invoked"],
+            invocations=counts["invocations"],
+            failed_invocations=counts["failed_invocations"],
+            duration=time.monotonic() - began,
+            **self.counts,
+        )
+        self.reporter.redrive_summary(summary)
+        return summary
+
+    def _next(self, items: Any) -> Item | None:
+        return self._call(lambda: next(items, None))  # type: ignore[no-any-return]
+
+    def _call(self, call: Any) -> Any:
+        """A call of the source: its AWS errors as :class:`RunnerError`."""
+        try:
+            return call()
+        except Exception as exc:
+            code = error_code(exc)
+            if code is None and not _is_botocore_error(exc):
+                raise
+            raise RunnerError(f"{self.source.describe()}: {exc}", code=code) from exc
+
+    # --- one on-failure record ---------------------------------------------------------------
+
+    def _redrive(self, item: Item) -> None:
+        counts = self.counts
+        counts["batches"] += 1
+        info = item.info
+        if info is None:
+            counts["malformed"] += 1
+            self._release(item, ItemReport(item.where, "malformed", reason=item.problem))
+            return
+        shared = self._shared_for(info)
+        missing = self._stream_missing(shared)
+        if missing is not None:
+            counts["batches_mismatched"] += 1
+            self._release(item, _report(item, info, "mismatch", Found(), reason=missing))
+            return
+        found = read_batch(shared, info, patience=self.config.read_patience)
+        if found.stopped:
+            self._release(item, _report(item, info, "stopped", found))
+            return
+        counts["records_found"] += found.kept
+        lost = max(0, info.batch_size - found.kept) if found.gaps else 0
+        problem = _mismatch(info, found, self.config.read_patience)
+        if problem is not None:
+            counts["batches_mismatched"] += 1
+            self._release(item, _report(item, info, "mismatch", found, reason=problem))
+            return
+        if found.gaps:
+            counts["batches_lost"] += 1
+            counts["records_lost"] += lost
+        if self.config.dry_run:
+            counts["batches_listed"] += 1
+            status = "lost" if found.gaps else "listed"
+            self._release(item, _report(item, info, status, found, lost=lost))
+            return
+        outcome = deliver(shared, info, found.entries) if found.kept else "ok"
+        if shared.fatal is not None:
+            raise _as_runner_error(shared.fatal)
+        if outcome != "ok":
+            if outcome == "failed":
+                counts["batches_failed"] += 1
+            self._release(item, _report(item, info, outcome, found, lost=lost))
+            return
+        if found.gaps:
+            if self.lost.path is None:
+                reason = "no --lost file to record the lost records in: left in its source"
+                self._release(item, _report(item, info, "lost", found, lost=lost, reason=reason))
+                return
+            self.lost.write(_lost_line(item, info, found, lost))
+        else:
+            counts["batches_redriven"] += 1
+        self._call(lambda: self.source.ack(item))
+        status = "lost" if found.gaps else "redriven"
+        self.reporter.item(_report(item, info, status, found, lost=lost, acknowledged=True))
+
+    def _release(self, item: Item, report: ItemReport) -> None:
+        self.source.release(item)
+        self.reporter.item(report)
+
+    def _shared_for(self, info: BatchInfo) -> Shared:
+        shared = self._shared.get(info.stream_arn)
+        if shared is None:
+            shared = self._shared[info.stream_arn] = Shared(
+                config=runner_config(self.config, info.table),
+                streams=self.streams,
+                stream_arn=info.stream_arn,
+                table=info.table,
+                region=info.region,
+                account=info.account,
+                invoker=self.invoker,
+                matches=self.matches,
+                partition_key=None,
+                checkpoints=CheckpointStore(None),
+                on_failure=self.on_failure,
+                reporter=self.reporter,
+                stats=self.stats,
+                budget=None,
+                stopping=self.stopping,
+                requested=self.stop_event,
+            )
+        return shared
+
+    def _stream_missing(self, shared: Shared) -> str | None:
+        """Why the stream cannot be read at all (no such stream here), or ``None``."""
+        from streamflow.runner._aws import Backoff, retrying
+
+        config = shared.config
+        try:
+            retrying(
+                lambda: self.streams.describe_stream(StreamArn=shared.stream_arn, Limit=1),
+                stop=AnySet(self.stop_event, self.stopping),
+                backoff=Backoff(config.throttle_base, config.throttle_cap),
+                on_retry=shared.on_retry("DescribeStream", None),
+                attempts=6,
+            )
+        except Exception as exc:
+            if error_code(exc) == "ResourceNotFoundException":
+                return "no such stream at this endpoint, Region and account"
+            raise _as_runner_error(exc) from exc
+        return None
+
+
+def _mismatch(info: BatchInfo, found: Found, patience: float) -> str | None:
+    """Why the records read are not the batch that failed, or ``None``."""
+    kept, size = found.kept, info.batch_size
+    if kept > size:
+        return (
+            f"the range holds {kept} records the filters keep, the batch had {size}: a "
+            "parallelization factor above 1 interleaves other batches' records, or the "
+            "filters differ from the mapping's"
+        )
+    if found.gaps:
+        return None
+    if not found.reached_end:
+        return f"the range's last record was not found (empty pages for {patience:g}s)"
+    if kept < size:
+        return (
+            f"the range holds {kept} records the filters keep, the batch had {size}: the "
+            "filters differ from the mapping's"
+        )
+    return None
+
+
+def _report(
+    item: Item,
+    info: BatchInfo,
+    status: str,
+    found: Found,
+    *,
+    lost: int = 0,
+    acknowledged: bool = False,
+    reason: str | None = None,
+) -> ItemReport:
+    return ItemReport(
+        where=item.where,
+        status=status,
+        shard_id=info.shard_id,
+        start=info.start,
+        end=info.end,
+        batch_size=info.batch_size,
+        found=found.kept,
+        dropped=found.dropped,
+        lost=lost,
+        age=_age(info, found),
+        acknowledged=acknowledged,
+        reason=reason or (LOST_REASON if found.gaps else None),
+    )
+
+
+def _age(info: BatchInfo, found: Found) -> float | None:
+    """Seconds since the batch's first record arrived in the stream."""
+    if found.entries:
+        return max(0.0, time.time() - found.entries[0].created)
+    try:
+        first = calendar.timegm(time.strptime(info.first_arrival or "", "%Y-%m-%dT%H:%M:%SZ"))
+    except ValueError:
+        return None
+    return max(0.0, time.time() - first)
+
+
+def _lost_line(item: Item, info: BatchInfo, found: Found, lost: int) -> dict[str, Any]:
+    """A line of the ``lost`` file: the batch, and the ranges of its records that are gone."""
+    return {
+        "time": _now_iso(),
+        "source": item.where,
+        "reason": LOST_REASON,
+        "streamArn": info.stream_arn,
+        "shardId": info.shard_id,
+        "startSequenceNumber": info.start,
+        "endSequenceNumber": info.end,
+        "batchSize": info.batch_size,
+        "recordsFound": found.kept,
+        "recordsLost": lost,
+        "gaps": [{"after": gap.after, "before": gap.before} for gap in found.gaps],
+        "onFailureRecord": item.document,
+    }
