@@ -66,7 +66,7 @@ NEVER = [
 # Suspicious, or right on another source, or always matching: warned, never refused.
 SUSPICIOUS = [
     {"tableName": ["scores"]},  # a Kinesis change carries it
-    {"data": {"eventName": ["INSERT"]}},  # a Kinesis mapping's pattern
+    {"data": {"eventName": ["INSERT"]}, "kinesis": {"partitionKey": ["x"]}},  # not only data
     {"body": {"x": ["y"]}},
     {"dynamodb": {"ApproximateCreationDateTimePrecision": ["MICROSECOND"]}},
     {"userIdentity": {"invokedBy": ["x"]}},
