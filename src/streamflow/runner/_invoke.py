@@ -276,10 +276,12 @@ def on_failure_record(
         },
     }
     if function_error is not None:
-        response: dict[str, Any] = {"statusCode": 200, "executedVersion": "$LATEST"}
-        if function_error:
-            response["functionError"] = "Unhandled"
-        record["responseContext"] = response
+        record["responseContext"] = {
+            "statusCode": 200,
+            "executedVersion": "$LATEST",
+            # AWS writes the key either way: null when the response failed the batch
+            "functionError": "Unhandled" if function_error else None,
+        }
     record["version"] = "1.0"
     record["timestamp"] = (
         time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z"
