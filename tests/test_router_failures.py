@@ -61,17 +61,23 @@ def test_auto_margin_is_a_tenth_of_the_time_between_half_a_second_and_five() -> 
     assert Deadline.of(None, "auto") is None  # no Lambda context, no deadline
 
 
-def test_before_the_deadline_every_record_runs() -> None:
-    router = Router(time_margin=0.5)
+def slow_at_three(seconds: float, **options: Any) -> tuple[Router, Counter[int]]:
+    """A router whose handler takes ``seconds`` on record 3, and what it applied."""
+    router = Router(time_margin=0.5, **options)
     applied: Counter[int] = Counter()
 
     @router.on(Filter.insert())
     def handle(record: StreamRecord) -> None:
         n = record.new_value("n")
         if n == 3:
-            time.sleep(0.3)
+            time.sleep(seconds)
         applied[n] += 1
 
+    return router, applied
+
+
+def test_before_the_deadline_every_record_runs() -> None:
+    router, applied = slow_at_three(0.3)
     result = router.process(event(10)["Records"], context=Context(1.5))  # deadline at 1.0 s
     assert applied == Counter(dict.fromkeys(range(10), 1))
     assert (result.succeeded, result.deferred, result.reported) == (10, 0, ())
@@ -79,16 +85,7 @@ def test_before_the_deadline_every_record_runs() -> None:
 
 
 def test_a_slow_handler_leaves_exactly_the_unstarted_records_reported() -> None:
-    router = Router(time_margin=0.5)
-    applied: Counter[int] = Counter()
-
-    @router.on(Filter.insert())
-    def handle(record: StreamRecord) -> None:
-        n = record.new_value("n")
-        if n == 3:
-            time.sleep(0.7)
-        applied[n] += 1
-
+    router, applied = slow_at_three(0.7)
     ev = event(10)
     result = router.process(ev["Records"], context=Context(1.0))  # deadline at 0.5 s
     assert applied == Counter({0: 1, 1: 1, 2: 1, 3: 1})
