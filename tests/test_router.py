@@ -807,3 +807,28 @@ def test_filter_criteria_respects_the_quota() -> None:
         router.filter_criteria(max_filters=1)
     with pytest.raises(ValueError, match="no routes"):
         Router().filter_criteria()
+
+
+def test_a_pydantic_model_given_with_model_gets_the_changed_item() -> None:
+    pydantic = pytest.importorskip("pydantic", minversion="2")
+
+    class Points(pydantic.BaseModel):
+        pk: str = pydantic.Field(alias="PK")
+        points: int
+
+    router = Router()
+    got: list[Any] = []
+
+    @router.on(Filter.events("INSERT", "REMOVE"), model=Points)
+    def changed(points: Any, record: StreamRecord) -> None:
+        got.append((points.pk, points.points, record.event_name.value))
+
+    event = testing.event(
+        testing.insert({"PK": "SCORE#1", "SK": "U", "points": 1}),
+        testing.remove({"PK": "SCORE#2", "SK": "U", "points": 2}),
+        testing.insert({"PK": "SCORE#3", "SK": "U", "points": "x"}),
+    )
+    result = router.process(event["Records"])
+    assert got == [("SCORE#1", 1, "INSERT"), ("SCORE#2", 2, "REMOVE")]
+    assert [f.index for f in result.failures] == [2]
+    assert "points: Input should be a valid integer" in str(result.failures[0].error)

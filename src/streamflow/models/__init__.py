@@ -1,11 +1,12 @@
-"""Typed models: map decoded DynamoDB items onto your dataclasses and TypedDicts.
+"""Typed models: map decoded DynamoDB items onto your dataclasses, TypedDicts or pydantic models.
 
 :func:`from_item` reads a model's type annotations once, compiles one converter per field and
 caches it, so mapping an item costs a few microseconds. Conversion is strict (``True`` is not
 an ``int``, ``5`` is not a ``str``) and reports every problem in the item at once, each with
 its path, in one :class:`~streamflow.errors.ModelError`. :class:`Attr` maps a field to an
 attribute with another name (``PK``); :class:`KeyTemplate` formats and parses single-table
-keys such as ``USER#{user_id}#SCORE#{score_id}``.
+keys such as ``USER#{user_id}#SCORE#{score_id}``. A pydantic v2 model is accepted too, and
+validated by pydantic under its own rules; pydantic stays optional and is never imported here.
 
 Usage::
 

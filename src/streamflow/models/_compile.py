@@ -1,7 +1,8 @@
 """Internal: compile a model's annotations into one converter, once per model.
 
-:func:`streamflow.models.from_item` is the public face. The first time a dataclass or
-TypedDict is used, its type hints are read once and each field gets a converter from
+:func:`streamflow.models.from_item` is the public face. A pydantic model validates itself
+(:mod:`streamflow.models._pydantic`). The first time a dataclass or TypedDict is used, its
+type hints are read once and each field gets a converter from
 :mod:`streamflow.models._convert`; the model's converter is cached by type. Converting an
 item then walks a list of ``(field, attribute, converter, exact classes, required)`` tuples
 and never looks at an annotation again. Recursive models work: a model's converter is
@@ -21,6 +22,7 @@ from typing import Any
 
 from streamflow.errors import _name_segment
 from streamflow.models._convert import (
+    MISSING,
     SCALARS,
     Compiled,
     Converter,
@@ -36,11 +38,9 @@ from streamflow.models._convert import (
     set_of,
     union,
 )
+from streamflow.models._pydantic import is_pydantic_model, pydantic_converter
 
 __all__ = ["MISSING", "Attr", "converter_for"]
-
-MISSING = "required attribute is missing"
-"""The reason given for a field with no default whose attribute the item lacks."""
 
 _FIELD_WRAPPERS = frozenset({"Required", "NotRequired", "ReadOnly", "Final"})
 _SEQUENCES = {list: list, abc.Sequence: list, abc.MutableSequence: list}
@@ -87,13 +87,14 @@ class Attr:
 
 
 def converter_for(model: Any) -> Converter:
-    """The cached converter for a dataclass or TypedDict ``model``, compiled on first use.
+    """The cached converter for a dataclass, TypedDict or pydantic ``model``, compiled on
+    first use (a pydantic model's validates with its ``model_validate``).
 
     The converter raises :class:`~streamflow.models._convert.Invalid` listing every problem.
 
     Raises:
-        TypeError: ``model`` is not a dataclass or TypedDict type, or has an annotation that
-            cannot be mapped (nothing is cached then).
+        TypeError: ``model`` is not a dataclass, TypedDict or pydantic v2 model type, or has
+            an annotation that cannot be mapped (nothing is cached then).
     """
     try:
         cached = _CACHE.get(model)
@@ -101,9 +102,13 @@ def converter_for(model: Any) -> Converter:
         cached = None
     if cached is not None:
         return cached
+    if is_pydantic_model(model):  # validated by pydantic itself
+        cached = _CACHE[model] = pydantic_converter(model)
+        return cached
     if not _is_model(model):
         raise TypeError(
-            f"from_item() maps onto a dataclass or TypedDict type, got {describe(model)}"
+            "from_item() maps onto a dataclass or TypedDict type, or a pydantic (v2) model, "
+            f"got {describe(model)}"
         )
     building: dict[type, Converter] = {}
     convert = _compile_model(model, building)
@@ -131,6 +136,8 @@ def _compile(tp: Any, where: str, building: dict[type, Converter]) -> Compiled:
         if _is_model(tp):
             cached = _CACHE.get(tp) or _compile_model(tp, building)
             return Compiled(cached, frozenset())
+        if is_pydantic_model(tp):  # nested in a dataclass or TypedDict
+            return Compiled(converter_for(tp), frozenset())
     if origin is typing.Annotated:
         return _compile(tp.__origin__, where, building)  # metadata counts only on a field
     if origin is typing.Union or origin is types.UnionType:

@@ -24,6 +24,7 @@ from typing import Any, NoReturn
 from streamflow.errors import _name_segment, _shown, _Signal
 
 __all__ = [
+    "MISSING",
     "SCALARS",
     "Compiled",
     "Converter",
@@ -38,6 +39,9 @@ __all__ = [
     "show",
     "union",
 ]
+
+MISSING = "required attribute is missing"
+"""The reason given for a field with no default whose attribute the item lacks."""
 
 Converter = Callable[[Any], Any]
 """A compiled converter: a decoded value in, the field's value out, or :class:`Invalid`."""

@@ -1,5 +1,5 @@
-"""Map a decoded item onto a model: the compiled converter, run, its problems raised as one
-:class:`~streamflow.errors.ModelError`."""
+"""Map a decoded item onto a model: the compiled converter (or a pydantic model's own
+validation), run, its problems raised as one :class:`~streamflow.errors.ModelError`."""
 
 # No ``from __future__ import annotations`` here: the doctests below define models, and
 # postponed annotations in them would be resolved in this module's namespace, not theirs.
@@ -24,16 +24,18 @@ _KEYS_ONLY = (
 def from_item(
     model: type[_T], item: Mapping[str, Any], /, *, source: Literal["image", "keys"] = "image"
 ) -> _T:
-    """Map a decoded item onto a dataclass or TypedDict, by the model's type annotations.
+    """Map a decoded item onto a dataclass, TypedDict or pydantic model.
 
     The item is what :mod:`streamflow.codec` decodes: ``str``, ``int``, ``Decimal``, ``bytes``,
     ``bool``, ``None``, ``dict``, ``list`` and sets. Each field reads the attribute of the same
     name (or the one its ``Annotated[..., Attr("PK")]`` names); attributes no field reads are
     ignored. A missing attribute takes the field's default; a TypedDict leaves out keys that
-    are not required. The model is compiled on first use and cached by type.
+    are not required. The model is compiled on first use and cached by type. A pydantic (v2)
+    model is validated by pydantic, ``model.model_validate(item)``, under its own
+    configuration and aliases; its errors become the same ``ModelError``.
 
     Args:
-        model: a dataclass or TypedDict type.
+        model: a dataclass, TypedDict or pydantic v2 model type.
         item: the decoded item, e.g. ``record.new_image``.
         source: ``"keys"`` when ``item`` is a record's keys standing in for an image its
             stream does not carry (as a Router does for a model on a ``KEYS_ONLY`` stream):
@@ -44,8 +46,9 @@ def from_item(
 
     Raises:
         ModelError: the item does not fit; ``problems`` lists every ``(path, reason)``.
-        TypeError: ``model`` is not a dataclass or TypedDict type, one of its annotations is
-            not supported, or ``item`` is not a mapping (mistakes in the code, not the data).
+        TypeError: ``model`` is not a dataclass, TypedDict or pydantic v2 model type, one of
+            its annotations is not supported, or ``item`` is not a mapping (mistakes in the
+            code, not the data).
         ValueError: ``source`` is neither ``"image"`` nor ``"keys"``.
 
     >>> from dataclasses import dataclass

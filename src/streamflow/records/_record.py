@@ -490,7 +490,7 @@ class StreamRecord:
     # --- typed models ---------------------------------------------------------------------
 
     def new_image_as(self, model: type[T]) -> T:
-        """The new image mapped onto ``model`` (a dataclass or TypedDict).
+        """The new image mapped onto ``model`` (a dataclass, TypedDict or pydantic v2 model).
 
         Raises:
             RecordShapeError: the record has no new image.
@@ -499,7 +499,7 @@ class StreamRecord:
         return self._as(model, self.new_image, "dynamodb.NewImage")
 
     def old_image_as(self, model: type[T]) -> T:
-        """The old image mapped onto ``model`` (a dataclass or TypedDict).
+        """The old image mapped onto ``model`` (a dataclass, TypedDict or pydantic v2 model).
 
         Raises:
             RecordShapeError: the record has no old image.
@@ -508,7 +508,7 @@ class StreamRecord:
         return self._as(model, self.old_image, "dynamodb.OldImage")
 
     def keys_as(self, model: type[T]) -> T:
-        """The keys mapped onto ``model`` (a dataclass or TypedDict).
+        """The keys mapped onto ``model`` (a dataclass, TypedDict or pydantic v2 model).
 
         Raises:
             ModelError: the keys do not fit the model; lists every problem.

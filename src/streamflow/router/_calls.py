@@ -9,6 +9,8 @@ which the router drives on an event loop of its own (asyncio is imported only th
 
 from __future__ import annotations
 
+import sys
+
 from streamflow.errors import _Signal
 from streamflow.records import StreamRecord
 
@@ -25,12 +27,19 @@ _CONTEXT_NAMES = frozenset({"context", "ctx", "lambda_context"})
 
 
 def _is_model(annotation: object) -> bool:
-    """A dataclass, or a TypedDict (a dict subclass that knows its required keys)."""
+    """A dataclass, a TypedDict (a dict subclass that knows its required keys), or a pydantic
+    model (which exists only once pydantic is loaded: the test imports nothing otherwise)."""
     if not isinstance(annotation, type):
         return False
     if hasattr(annotation, "__dataclass_fields__"):
         return True
-    return issubclass(annotation, dict) and hasattr(annotation, "__required_keys__")
+    if issubclass(annotation, dict) and hasattr(annotation, "__required_keys__"):
+        return True
+    if "pydantic.main" not in sys.modules:
+        return False
+    from streamflow.models._pydantic import is_pydantic_model
+
+    return is_pydantic_model(annotation)
 
 
 def _hints(handler: Callable[..., Any]) -> dict[str, Any]:

@@ -195,7 +195,8 @@ class Router:
         """Declare a record route: ``handler`` is called once per matching record.
 
         The handler takes the :class:`StreamRecord`, or a typed model of its image (given by
-        ``model=`` or by its first parameter's annotation: a dataclass or TypedDict), then
+        ``model=`` or by its first parameter's annotation: a dataclass, TypedDict or pydantic
+        model), then
         optionally the record (after a model) and the Lambda context (a parameter named
         ``context``). ``async def`` handlers work too.
 
