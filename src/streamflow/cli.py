@@ -4,6 +4,8 @@ Commands::
 
     streamflow filter test PATTERN EVENT      which records of EVENT would Lambda deliver?
     streamflow filter lint PATTERN [--view-type VIEW_TYPE]
+    streamflow criteria HANDLER [--filter FILE] --format FORMAT [--source kinesis]
+                                           the mapping's FilterCriteria for a deployment tool
     streamflow check HANDLER (--template FILE | --function-name NAME)   (docs/check.md)
     streamflow run HANDLER --table NAME                  (docs/runner.md)
     streamflow redrive HANDLER --source SOURCE           (docs/redrive.md)
@@ -15,7 +17,7 @@ event (``{"Records": [...]}``), a list of records, or one record.
 
 Exit codes:
 
-* ``0``: every record kept (``test``), or no warning (``lint``);
+* ``0``: every record kept (``test``), or no warning (``lint``), or the criteria printed;
 * ``1``: some record dropped (``test``), or some warning (``lint``);
 * ``2``: usage error, unreadable file, invalid JSON (or JSON nested too deeply to read), or
   a pattern AWS would reject.
@@ -203,6 +205,93 @@ def _add_filter(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     check.set_defaults(run=_filter_lint)
 
 
+def _criteria(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
+    from streamflow.errors import RunnerConfigError
+    from streamflow.filters._export import export_criteria
+    from streamflow.router import Router
+    from streamflow.runner._handler import (
+        load_filter_file,
+        load_handler,
+        resolve_filters,
+        resolve_handler,
+    )
+
+    flags = {"handler": "HANDLER", "filter": "--filter"}
+    try:
+        target = load_handler(args.handler)
+        resolve_handler(target)  # a Router, or a function callable as (event, context)
+        given = resolve_filters(
+            [flt for path in args.filter for flt in load_filter_file(path)] or None
+        )
+    except RunnerConfigError as exc:
+        raise _UsageError(f"{flags.get(exc.option, exc.option)}: {exc.reason}") from None
+    except FilterValidationError as exc:
+        raise _UsageError(f"--filter: invalid filter pattern: {exc}") from None
+    if given is not None:
+        try:
+            criteria = FilterCriteria(*given.filters, max_filters=args.max_filters)
+            if args.source == "kinesis":
+                criteria = criteria.for_kinesis()
+        except FilterValidationError as exc:
+            raise _UsageError(f"--filter: {exc}") from None
+        origin = "the --filter patterns"
+    elif isinstance(target, Router):
+        try:
+            criteria = target.filter_criteria(max_filters=args.max_filters, source=args.source)
+        except ValueError as exc:  # FilterValidationError included
+            raise _UsageError(f"HANDLER: {exc}") from None
+        origin = args.handler
+    else:
+        raise _UsageError(
+            "--filter: HANDLER is a plain function, not a Router: give its filters with --filter"
+        )
+    if not criteria.filters and args.format == "json":
+        sys.stderr.write(
+            "streamflow: the routes take every record: no filters (an empty FilterCriteria)\n"
+        )
+    out.write(export_criteria(criteria, args.format, source=args.source, origin=origin))
+    return EXIT_OK
+
+
+def _add_criteria(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from streamflow.filters._export import FORMATS
+
+    command = commands.add_parser(
+        "criteria",
+        help="print the mapping's FilterCriteria for a deployment tool",
+        description="Print the FilterCriteria of HANDLER's routes (or of the --filter files) "
+        "as CloudFormation, SAM, CDK, Terraform or the Serverless Framework write it, or as "
+        "JSON (boto3, aws lambda --filter-criteria). See docs/deploying-filters.md.",
+        epilog="Exit codes: 0 printed; 2 error (handler, filter files, options).",
+    )
+    command.add_argument(
+        "handler", metavar="HANDLER", help="module:attribute of a Router (or a handler function)"
+    )
+    command.add_argument(
+        "--filter",
+        metavar="PATTERN_FILE",
+        action="append",
+        default=[],
+        help="a pattern or a FilterCriteria (repeatable); they replace a Router's own",
+    )
+    command.add_argument("--format", choices=FORMATS, default="json", help="(default: json)")
+    command.add_argument(
+        "--source",
+        choices=("dynamodb", "kinesis"),
+        default="dynamodb",
+        help="the mapping's event source: a DynamoDB stream (default) or a Kinesis data stream "
+        "fed by Kinesis Data Streams for DynamoDB",
+    )
+    command.add_argument(
+        "--max-filters",
+        type=int,
+        choices=(5, 10),
+        default=5,
+        help="filters per mapping: 5 by default, 10 once AWS raised the quota",
+    )
+    command.set_defaults(run=_criteria)
+
+
 def _version() -> str:
     from importlib import metadata
 
@@ -229,6 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"streamflow {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_filter(commands)
+    _add_criteria(commands)
     from streamflow.runner import (  # the runner imports boto3 only when run
         add_redrive_command,
         add_run_command,
