@@ -418,3 +418,32 @@ def test_merged_filters_match_exactly_what_the_routes_match(
             items.append(testing.remove(item, ttl=what == "ttl"))
     for raw in testing.records(*items):
         assert criteria.matches(raw) == any(flt.matches(raw) for flt in routes)
+
+
+def test_a_handler_wrapped_by_a_decorator_is_read_through_its_wrapper() -> None:
+    """Powertools' tracer.capture_method, like any functools.wraps decorator, hides the
+    handler's parameters behind (*args, **kwargs): the router reads the wrapped function."""
+    import functools
+
+    calls: list[str] = []
+
+    def traced(function: Any) -> Any:
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            calls.append("traced")
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    router = Router()
+    seen: list[Any] = []
+
+    @router.on(Filter.insert())
+    @traced
+    def handle(record: StreamRecord, context: Any = None) -> None:
+        seen.append((record.keys["PK"], context))
+
+    context = Context(60)
+    assert router.lambda_handler(event(1), context) == {"batchItemFailures": []}
+    assert calls == ["traced"]
+    assert seen == [("K#0", context)]

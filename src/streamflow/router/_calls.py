@@ -42,10 +42,21 @@ def _is_model(annotation: object) -> bool:
     return is_pydantic_model(annotation)
 
 
+def _unwrapped(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """The function a decorator wrapped (``functools.wraps`` sets ``__wrapped__``), whose
+    parameters the wrapper passes through: Powertools' ``tracer.capture_method``, say."""
+    seen = 0
+    while hasattr(handler, "__wrapped__") and seen < 100:  # a cycle stops somewhere
+        handler = handler.__wrapped__
+        seen += 1
+    return handler
+
+
 def _hints(handler: Callable[..., Any]) -> dict[str, Any]:
     """Each parameter's annotation, resolved in the handler's module where it can be;
     unresolvable ones (a class defined inside a function, under postponed annotations) stay
     text. Done without ``typing.get_type_hints``, so declaring routes imports nothing."""
+    handler = _unwrapped(handler)
     raw = getattr(handler, "__annotations__", None) or {}
     namespace = getattr(handler, "__globals__", {})
     hints: dict[str, Any] = {}
@@ -156,6 +167,7 @@ def _parameters(handler: Callable[..., Any]) -> tuple[list[str], list[str]]:
         TypeError: the handler has a keyword-only parameter without a default, which no call
             by the router fills.
     """
+    handler = _unwrapped(handler)
     code = getattr(handler, "__code__", None)
     if code is not None and not hasattr(handler, "__self__"):
         names = list(code.co_varnames[: code.co_argcount])
