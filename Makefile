@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev-deploy
 LOCK := requirements/dev.lock
 
-.PHONY: demo test bench clean lock
+.PHONY: demo test bench clean lock dist
 
 # (Re)install when the venv is missing, or pyproject.toml or the lock changed since the last
 # install: the dev and deploy extras at the exact versions of the lock (the versions CI
@@ -55,13 +55,38 @@ demo: $(STAMP)
 
 # The docs build is not --quiet: that would silence the warnings --strict turns into failures
 # (a broken link, a docstring cross-reference to nothing); its log shows only when it fails.
-test: $(STAMP)
+test: $(STAMP) dist
 	$(PY) -m ruff check src tests benchmarks examples
 	$(PY) -m ruff format --check src tests benchmarks examples
 	$(PY) -m mypy --strict src tests/typing
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 $(PY) -m pytest -q
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir $(VENV)/site \
 		2>$(VENV)/mkdocs.log || { cat $(VENV)/mkdocs.log; exit 1; }
+
+# The sdist and wheel, their metadata checked as PyPI checks it, and the wheel installed in a
+# bare venv (boto3 and typing-extensions only, as a Lambda project gets it) and imported.
+dist: $(STAMP)
+	rm -rf dist $(VENV)/dist-check
+	$(PY) -m build --quiet --sdist --wheel --outdir dist .
+	$(PY) -m twine check --strict dist/*
+	$(PYTHON) -m venv $(VENV)/dist-check
+	$(VENV)/dist-check/bin/python -m pip install --quiet dist/*.whl
+	cd dist && ../$(VENV)/dist-check/bin/python -c "$$DIST_SMOKE"
+
+define DIST_SMOKE
+import importlib.metadata as md, pathlib, streamflow
+from streamflow import Router, StreamRecord, parse_event, testing
+from streamflow.filters import Filter
+assert "site-packages" in streamflow.__file__, streamflow.__file__
+assert (pathlib.Path(streamflow.__file__).parent / "py.typed").exists(), "py.typed"
+requires = sorted(r.split(";")[0].split(">")[0].split("=")[0].strip() for r in md.requires("streamflow-dynamodb") if "extra ==" not in r)
+assert requires == ["boto3", "typing-extensions"], requires
+router = Router()
+router.on(Filter.insert())(lambda record: None)
+assert router.lambda_handler(testing.event(testing.insert({"PK": "A", "SK": "B"})), None) == {"batchItemFailures": []}
+print("dist: the wheel installs and runs:", md.version("streamflow-dynamodb"))
+endef
+export DIST_SMOKE
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
