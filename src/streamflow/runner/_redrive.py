@@ -3,7 +3,8 @@
 For each on-failure record of the source (:mod:`._redrive_source`), in order:
 
 1. read the batch's records back from the stream (:func:`._redrive_read.read_batch`, with
-   the runner's shard reader and filters);
+   the runner's shard reader and filters), or take them from the record's ``payload`` (an
+   S3 destination's form, :func:`_payload_found`: no stream read, nothing trimmed);
 2. check that they are the batch that failed: every record of its range, as many as its
    ``batchSize``; records no longer in the stream are *lost*;
 3. deliver them with a :class:`~._shard.ShardWorker` over a
@@ -28,18 +29,22 @@ from typing import TYPE_CHECKING, Any
 
 from streamflow.errors import RunnerError
 from streamflow.runner._aws import AnySet, error_code
+from streamflow.runner._batcher import Entry
 from streamflow.runner._checkpoint import CheckpointStore
 from streamflow.runner._engine import _as_runner_error, _is_botocore_error
 from streamflow.runner._invoke import OnFailureLog
+from streamflow.runner._reader import _compact
 from streamflow.runner._redrive_config import REDRIVE_OPTIONS, RedriveConfig, runner_config
 from streamflow.runner._redrive_read import LOST_REASON, Found, deliver, read_batch
 from streamflow.runner._redrive_source import (
     BatchInfo,
     Item,
     JsonLinesSource,
+    S3Source,
     Source,
     SqsSource,
     is_queue_url,
+    is_s3_uri,
 )
 from streamflow.runner._redrive_status import ItemReport, RedriveReporter, RedriveSummary
 from streamflow.runner._shared import Shared
@@ -88,6 +93,7 @@ def redrive(
     json_log: bool = False,
     streams_client: Any = None,
     sqs_client: Any = None,
+    s3_client: Any = None,
     stop_event: threading.Event | None = None,
     handle_signals: bool = True,
 ) -> RedriveSummary:
@@ -97,17 +103,20 @@ def redrive(
     its first, up to and including its last), checked against the record (count and range),
     and delivered to ``handler`` as Lambda delivers a batch. The record is acknowledged in
     its source (a JSON Lines line recorded as done in the state file, an SQS message
-    deleted) only after its whole batch succeeded; records no longer in the stream are
-    reported, counted, and written to ``lost``, never skipped silently. It prints what
-    ``streamflow redrive`` prints, on standard error.
+    deleted, an S3 object tagged ``streamflow-redriven=true``) only after its whole batch
+    succeeded; records no longer in the stream are reported, counted, and written to
+    ``lost``, never skipped silently. It prints what ``streamflow redrive`` prints, on
+    standard error.
 
     Args:
         handler: a Lambda handler, a :class:`~streamflow.Router`, or either as a
             ``"module:attribute"`` string.
         source: a JSON Lines file of on-failure records (what ``streamflow run
             --on-failure`` writes), or an SQS queue URL (Lambda's on-failure destination;
-            raw or SNS-enveloped messages).
-        endpoint_url: an endpoint other than AWS's, for DynamoDB Streams and SQS.
+            raw or SNS-enveloped messages), or an S3 URI, ``s3://bucket/key`` (one object)
+            or ``s3://bucket/prefix/`` (every object under it): Lambda's S3 destination,
+            whose records are taken from each object's ``payload``.
+        endpoint_url: an endpoint other than AWS's, for DynamoDB Streams, SQS and S3.
         region: the AWS Region (default: the environment's or profile's).
         profile: a named AWS profile.
         batch_size: records per invocation, 1 to 10000 (BatchSize).
@@ -131,6 +140,7 @@ def redrive(
         json_log: print one JSON object per event on standard error instead of text.
         streams_client: a DynamoDB Streams client to use instead of making one.
         sqs_client: an SQS client to use instead of making one.
+        s3_client: an S3 client to use instead of making one.
         stop_event: set it from another thread to stop after the batch in flight.
         handle_signals: on the main thread, SIGINT and SIGTERM stop after the batch in
             flight (a second one aborts).
@@ -163,22 +173,29 @@ def redrive(
     criteria = resolve_filters(config.filters) if config.filters is not None else implied
     if config.no_filter:
         criteria = None
-    queue = is_queue_url(config.source)
+    queue, bucket = is_queue_url(config.source), is_s3_uri(config.source)
     # A file is checked before any client is made (no Region needed to say it is missing).
-    feed: Source | None = None if queue else JsonLinesSource(config.source, config.state_path)
-    if streams_client is None or (queue and sqs_client is None):
+    feed: Source | None = None
+    if not (queue or bucket):
+        feed = JsonLinesSource(config.source, config.state_path)
+    other = "sqs" if queue else "s3" if bucket else None
+    other_client = sqs_client if queue else s3_client if bucket else None
+    if streams_client is None or (other is not None and other_client is None):
         from streamflow.runner._aws import make_clients
 
         made = make_clients(
             endpoint_url=config.endpoint_url,
             region=config.region,
             profile=config.profile,
-            services=("dynamodbstreams", "sqs") if queue else ("dynamodbstreams",),
+            services=("dynamodbstreams", other) if other else ("dynamodbstreams",),
         )
         streams_client = streams_client or made[0]
-        sqs_client = sqs_client or (made[1] if queue else None)
-    if feed is None:
-        feed = SqsSource(sqs_client, config.source, visibility_timeout=config.visibility_timeout)
+        other_client = other_client or (made[1] if other else None)
+    if queue:
+        feed = SqsSource(other_client, config.source, visibility_timeout=config.visibility_timeout)
+    elif bucket:
+        feed = S3Source(other_client, config.source)
+    assert feed is not None
     driver = Redrive(
         handler=function,
         matches=criteria.matches if criteria is not None and len(criteria) else None,
@@ -310,18 +327,21 @@ class Redrive:
             self._release(item, ItemReport(item.where, "malformed", reason=item.problem))
             return
         shared = self._shared_for(info)
-        missing = self._stream_missing(shared)
-        if missing is not None:
-            counts["batches_mismatched"] += 1
-            self._release(item, _report(item, info, "mismatch", Found(), reason=missing))
-            return
-        found = read_batch(shared, info, patience=self.config.read_patience)
-        if found.stopped:
-            self._release(item, _report(item, info, "stopped", found))
-            return
+        if item.records is not None:
+            found, problem = _payload_found(shared, info, item.records)
+        else:
+            missing = self._stream_missing(shared)
+            if missing is not None:
+                counts["batches_mismatched"] += 1
+                self._release(item, _report(item, info, "mismatch", Found(), reason=missing))
+                return
+            found = read_batch(shared, info, patience=self.config.read_patience)
+            if found.stopped:
+                self._release(item, _report(item, info, "stopped", found))
+                return
+            problem = _mismatch(info, found, self.config.read_patience)
         counts["records_found"] += found.kept
         lost = max(0, info.batch_size - found.kept) if found.gaps else 0
-        problem = _mismatch(info, found, self.config.read_patience)
         if problem is not None:
             counts["batches_mismatched"] += 1
             self._release(item, _report(item, info, "mismatch", found, reason=problem))
@@ -399,6 +419,56 @@ class Redrive:
                 return "no such stream at this endpoint, Region and account"
             raise _as_runner_error(exc) from exc
         return None
+
+
+def _payload_found(
+    shared: Shared, info: BatchInfo, records: list[dict[str, Any]]
+) -> tuple[Found, str | None]:
+    """The entries of a payload's records (filtered as the shard reader filters), and why
+    they are not the batch ``info`` names, or ``None``: every record of the stream and range,
+    in order, the first and last at its ends, as many kept as its ``batchSize``."""
+    found = Found(reached_end=True)
+    now = time.monotonic()
+    problem: str | None = None
+    previous = -1
+    for record in records:
+        stream = record["dynamodb"]
+        sequence = stream["SequenceNumber"]
+        number = int(sequence)
+        source_arn = record.get("eventSourceARN")
+        if problem is None and source_arn is not None and source_arn != info.stream_arn:
+            problem = f"the payload's record {sequence} is of another stream ({source_arn})"
+        if problem is None and not int(info.start) <= number <= int(info.end):
+            problem = f"the payload's record {sequence} is outside the batch's range"
+        if problem is None and number <= previous:
+            problem = f"the payload's records are not in stream order (at {sequence})"
+        previous = number
+        created = stream.get("ApproximateCreationDateTime")
+        keep = shared.matches is None or shared.matches(record)
+        found.entries.append(
+            Entry(
+                text=sequence,
+                payload=_compact(record) if keep else None,
+                created=float(created) if isinstance(created, (int, float)) else time.time(),
+                lane=0,
+                read_at=now,
+            )
+        )
+    kept = found.kept
+    shared.stats.add(
+        records_read=len(records), records_kept=kept, records_dropped=len(records) - kept
+    )
+    if problem is None and (found.entries[0].text, found.entries[-1].text) != (
+        info.start,
+        info.end,
+    ):
+        problem = "the payload's first and last records are not the batch's range"
+    if problem is None and kept != info.batch_size:
+        problem = (
+            f"the payload holds {kept} records the filters keep, the batch had "
+            f"{info.batch_size}: the filters differ from the mapping's"
+        )
+    return found, problem
 
 
 def _mismatch(info: BatchInfo, found: Found, patience: float) -> str | None:

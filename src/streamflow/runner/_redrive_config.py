@@ -54,12 +54,13 @@ class RedriveConfig:
         metadata=option(
             kind="name",
             help="a JSON Lines file of on-failure records (what `streamflow run --on-failure` "
-            "writes) or an SQS queue URL (Lambda's on-failure destination, raw or SNS)",
+            "writes), an SQS queue URL (Lambda's on-failure destination, raw or SNS), or "
+            "s3://BUCKET/KEY or s3://BUCKET/PREFIX/ (an S3 destination's objects)",
             metavar="SOURCE",
         )
     )
     endpoint_url: str | None = _run_option(
-        "endpoint_url", help="a local endpoint (DynamoDB Streams and SQS)"
+        "endpoint_url", help="a local endpoint (DynamoDB Streams, SQS and S3)"
     )
     region: str | None = _run_option("region")
     profile: str | None = _run_option("profile")

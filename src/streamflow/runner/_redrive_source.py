@@ -13,6 +13,14 @@ otherwise, so that it stays in its source for the next redrive:
   holding it, when an SNS topic delivers to the queue without raw message delivery. A
   message is received hidden for ``visibility_timeout`` seconds, deleted once its batch
   succeeded, and made visible again when the redrive ends otherwise.
+* :class:`S3Source`: one S3 object (``s3://bucket/key``) or every object under a prefix
+  (``s3://bucket/prefix/``), Lambda's S3 on-failure destination. Each object is one record,
+  holding the batch's invocation event in its ``payload``: the records are taken from it,
+  not read from the stream. An object is marked done by the tag ``streamflow-redriven=true``
+  (added to its other tags), and objects so tagged are skipped.
+
+Any source's record that has a ``payload`` (the S3 form) has its records taken from it
+(:func:`payload_records`).
 """
 
 from __future__ import annotations
@@ -31,10 +39,13 @@ __all__ = [
     "BatchInfo",
     "Item",
     "JsonLinesSource",
+    "S3Source",
     "Source",
     "SqsSource",
     "batch_info",
     "is_queue_url",
+    "is_s3_uri",
+    "payload_records",
 ]
 
 STATE_VERSION = 1
@@ -129,6 +140,8 @@ class Item:
         info: the batch it names, or ``None`` when the record is malformed.
         problem: why the record is malformed.
         token: what the source needs to acknowledge or release it.
+        records: the batch's records from the record's ``payload`` (Lambda's shape), or
+            ``None`` when it has none (they are read from the stream).
     """
 
     where: str
@@ -136,6 +149,39 @@ class Item:
     info: BatchInfo | None = None
     problem: str | None = None
     token: Any = field(default=None, repr=False)
+    records: list[dict[str, Any]] | None = field(default=None, repr=False)
+
+
+def payload_records(document: Any) -> list[dict[str, Any]] | None:
+    """The records of an on-failure record's ``payload`` (what an S3 destination writes:
+    the whole invocation event, ``{"Records": [...]}``, as a JSON object or as JSON text),
+    or ``None`` when it has no payload.
+
+    Raises:
+        ValueError: the payload is not an event of DynamoDB stream records, saying why.
+
+    >>> payload_records({"payload": '{"Records": [{"dynamodb": {"SequenceNumber": "7"}}]}'})
+    [{'dynamodb': {'SequenceNumber': '7'}}]
+    >>> payload_records({"DDBStreamBatchInfo": {}}) is None
+    True
+    """
+    if not isinstance(document, dict) or document.get("payload") is None:
+        return None
+    payload = document["payload"]
+    if isinstance(payload, str):
+        try:
+            payload = json.loads(payload)
+        except (ValueError, RecursionError) as exc:
+            raise ValueError(f"the payload is not JSON: {exc}") from None
+    records = payload.get("Records") if isinstance(payload, dict) else None
+    if not isinstance(records, list) or not records:
+        raise ValueError("the payload is not an invocation event (no Records)")
+    for number, record in enumerate(records):
+        stream = record.get("dynamodb") if isinstance(record, dict) else None
+        sequence = stream.get("SequenceNumber") if isinstance(stream, dict) else None
+        if not isinstance(sequence, str) or not sequence.isdigit():
+            raise ValueError(f"the payload's record {number} has no dynamodb.SequenceNumber")
+    return records
 
 
 class Source(Protocol):
@@ -166,9 +212,10 @@ def _item(where: str, text: str, token: Any, *, unwrap_sns: bool = False) -> Ite
         return _item(where, message, token)
     try:
         info = batch_info(document)
+        records = payload_records(document)
     except ValueError as exc:
         return Item(where, document, problem=str(exc), token=token)
-    return Item(where, document, info=info, token=token)
+    return Item(where, document, info=info, token=token, records=records)
 
 
 class JsonLinesSource:
@@ -322,3 +369,100 @@ class SqsSource:
             self.client.change_message_visibility(
                 QueueUrl=self.queue_url, ReceiptHandle=receipt, VisibilityTimeout=0
             )
+
+
+DONE_TAG = "streamflow-redriven"
+"""The tag that marks an S3 object done (value ``true``)."""
+
+
+def is_s3_uri(source: str) -> bool:
+    """An S3 URI (one object, or a prefix when it ends with ``/``).
+
+    >>> is_s3_uri("s3://failures/aws/lambda/"), is_s3_uri("failures.jsonl")
+    (True, False)
+    """
+    return source.startswith("s3://")
+
+
+class S3Source:
+    """S3 objects of on-failure records (see the module docstring).
+
+    Args:
+        client: a boto3 S3 client.
+        uri: ``s3://bucket/key`` (that object) or ``s3://bucket/prefix/`` (every object
+            under the prefix, in key order; ``s3://bucket`` for the whole bucket).
+
+    Raises:
+        RunnerConfigError: the URI names no bucket.
+    """
+
+    def __init__(self, client: Any, uri: str) -> None:
+        bucket, _, key = uri[len("s3://") :].partition("/")
+        if not bucket:
+            raise RunnerConfigError("source", f"{uri}: no bucket (s3://BUCKET/KEY or PREFIX/)")
+        self.client = client
+        self.uri = uri
+        self.bucket = bucket
+        self.key = key
+        self.prefix = key == "" or key.endswith("/")
+
+    def describe(self) -> str:
+        return self.uri
+
+    def _keys(self) -> Iterator[str]:
+        if not self.prefix:
+            yield self.key
+            return
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self.key
+        )
+        for page in pages:
+            for entry in page.get("Contents") or []:
+                if not entry["Key"].endswith("/"):  # a console "folder"
+                    yield entry["Key"]
+
+    def _tags(self, key: str, version: str | None) -> list[dict[str, str]]:
+        extra = {"VersionId": version} if version else {}
+        response = self.client.get_object_tagging(Bucket=self.bucket, Key=key, **extra)
+        return list(response.get("TagSet") or [])
+
+    def items(self) -> Iterator[Item]:
+        """Each object not tagged done, in key order (one record per object).
+
+        Raises:
+            Exception: an AWS error (no such bucket or key, access denied).
+        """
+        for key in self._keys():
+            response = self.client.get_object(Bucket=self.bucket, Key=key)
+            body = response["Body"].read()
+            version = response.get("VersionId")
+            version = version if version and version != "null" else None
+            tags = self._tags(key, version)
+            if any(tag.get("Key") == DONE_TAG and tag.get("Value") == "true" for tag in tags):
+                continue
+            where = f"s3://{self.bucket}/{key}"
+            try:
+                text = body.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield Item(where, problem=f"not UTF-8 text: {exc}", token=(key, version, tags))
+                continue
+            yield _item(where, text, (key, version, tags))
+
+    def ack(self, item: Item) -> None:
+        """Tag the object (the version read) ``streamflow-redriven=true``, keeping its
+        other tags."""
+        key, version, tags = item.token
+        kept = [tag for tag in tags if tag.get("Key") != DONE_TAG]
+        extra = {"VersionId": version} if version else {}
+        self.client.put_object_tagging(
+            Bucket=self.bucket,
+            Key=key,
+            Tagging={"TagSet": [*kept, {"Key": DONE_TAG, "Value": "true"}]},
+            **extra,
+        )
+
+    def release(self, item: Item) -> None:
+        """Nothing to do: an object not tagged done is read again next time."""
+
+    def close(self) -> None:
+        """Nothing to do: each object is tagged when its batch is done."""
