@@ -17,59 +17,13 @@ import pytest
 from streamflow import Router, StreamRecord, testing
 from streamflow.filters import Filter, prefix
 from streamflow.runner import RedriveSummary, redrive, run
-
-QUIET: dict[str, Any] = {"quiet": True, "handle_signals": False}
-
-
-def _keys(event: dict[str, Any]) -> list[str]:
-    return [record["dynamodb"]["Keys"]["PK"]["S"] for record in event["Records"]]
-
-
-class Flaky:
-    """A Lambda handler that fails every batch holding a poisoned key until it is fixed,
-    and keeps the keys it delivered successfully."""
-
-    def __init__(self, *poisoned: str) -> None:
-        self.poisoned = set(poisoned)
-        self.fixed = False
-        self.delivered: list[str] = []
-        self.events = 0
-
-    def __call__(self, event: dict[str, Any], context: Any) -> Any:
-        self.events += 1
-        keys = _keys(event)
-        if not self.fixed and self.poisoned & set(keys):
-            raise ValueError("poison")
-        self.delivered.extend(keys)
-        return None
+from tests.redrive_support import QUIET, discarded, keys_of
 
 
 @pytest.fixture
 def failed(aws_settings: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
-    """A table whose K1, K2, K5 and K6 changes were discarded by ``run`` (batches of 2, no
-    retry) to an on-failure file: the batches [K1, K2] and [K5, K6]."""
-    dynamodb = boto3.client("dynamodb", **aws_settings)
-    table = f"redrive-{uuid.uuid4().hex[:10]}"
-    testing.create_table(dynamodb, table)
-    for i in range(1, 8):
-        dynamodb.put_item(TableName=table, Item={"PK": {"S": f"K{i}"}, "SK": {"S": "A"}})
-    handler = Flaky("K2", "K6")
-    on_failure = tmp_path / "failed.jsonl"
-    streams = boto3.client("dynamodbstreams", **aws_settings)
-    summary = run(
-        handler,
-        table=table,
-        batch_size=2,
-        max_retries=0,
-        on_failure=str(on_failure),
-        until_idle=0.5,
-        streams_client=streams,
-        dynamodb_client=dynamodb,
-        **QUIET,
-    )
-    assert summary.exit_code == 1
-    assert handler.delivered == ["K3", "K4", "K7"]
-    return {"handler": handler, "on_failure": on_failure, "streams": streams, "table": table}
+    """The batches [K1, K2] and [K5, K6], discarded by ``run`` to an on-failure file."""
+    return discarded(aws_settings, tmp_path)
 
 
 def test_a_json_lines_file_is_redriven_exactly_once(failed: dict[str, Any], tmp_path: Path) -> None:
@@ -149,7 +103,7 @@ def test_a_stop_midway_loses_nothing_and_repeats_at_most_the_batch_in_flight(
     delivered: list[str] = []
 
     def stops_during_the_first_batch(event: dict[str, Any], context: Any) -> Any:
-        delivered.extend(_keys(event))
+        delivered.extend(keys_of(event))
         stop.set()  # as a SIGTERM would: the batch in flight completes, then it stops
         return None
 

@@ -14,33 +14,9 @@ from typing import Any
 import boto3
 import pytest
 
-from streamflow import testing
 from streamflow.errors import RunnerError
-from streamflow.runner import redrive, run
-
-QUIET: dict[str, Any] = {"quiet": True, "handle_signals": False}
-
-
-def _keys(event: dict[str, Any]) -> list[str]:
-    return [record["dynamodb"]["Keys"]["PK"]["S"] for record in event["Records"]]
-
-
-class Flaky:
-    """Fails every batch holding a poisoned key until fixed; keeps what it delivered."""
-
-    def __init__(self, *poisoned: str) -> None:
-        self.poisoned = set(poisoned)
-        self.fixed = False
-        self.delivered: list[str] = []
-        self.events = 0
-
-    def __call__(self, event: dict[str, Any], context: Any) -> Any:
-        self.events += 1
-        keys = _keys(event)
-        if not self.fixed and self.poisoned & set(keys):
-            raise ValueError("poison")
-        self.delivered.extend(keys)
-        return None
+from streamflow.runner import redrive
+from tests.redrive_support import QUIET, discarded
 
 
 @pytest.fixture
@@ -48,24 +24,9 @@ def failed(aws_settings: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
     """Batches [K1, K2] and [K5, K6] discarded by ``run``, written to a bucket as Lambda's
     S3 destination writes them: the on-failure record with the invocation event in
     ``payload``, one object per batch under ``aws/lambda/<mapping>/<shard>/...``."""
-    dynamodb = boto3.client("dynamodb", **aws_settings)
-    table = f"redrive-s3-{uuid.uuid4().hex[:10]}"
-    testing.create_table(dynamodb, table)
-    for i in range(1, 8):
-        dynamodb.put_item(TableName=table, Item={"PK": {"S": f"K{i}"}, "SK": {"S": "A"}})
-    handler = Flaky("K2", "K6")
     events: list[dict[str, Any]] = []
-
-    def recording(event: dict[str, Any], context: Any) -> Any:
-        events.append(json.loads(json.dumps(event)))
-        return handler(event, context)
-
-    on_failure = tmp_path / "failed.jsonl"
-    streams = boto3.client("dynamodbstreams", **aws_settings)
-    summary = run(recording, table=table, batch_size=2, max_retries=0,
-                  on_failure=str(on_failure), until_idle=0.5, streams_client=streams,
-                  dynamodb_client=dynamodb, **QUIET)  # fmt: skip
-    assert summary.exit_code == 1
+    made = discarded(aws_settings, tmp_path, events=events)
+    handler, on_failure, streams = made["handler"], made["on_failure"], made["streams"]
     s3 = boto3.client("s3", **aws_settings)
     bucket = f"failures-{uuid.uuid4().hex[:10]}"
     s3.create_bucket(Bucket=bucket)
