@@ -38,6 +38,8 @@ THROTTLING_CODES = frozenset(
         "Throttling",
         "RequestLimitExceeded",
         "TooManyRequestsException",
+        "RequestThrottled",  # SQS
+        "SlowDown",  # S3 (with a 503)
     }
 )
 SERVER_CODES = frozenset(

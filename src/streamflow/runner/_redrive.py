@@ -28,21 +28,20 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from streamflow.errors import RunnerError
-from streamflow.runner._aws import AnySet, error_code
+from streamflow.runner._aws import AnySet, Stopped, error_code
 from streamflow.runner._batcher import Entry
 from streamflow.runner._checkpoint import CheckpointStore
 from streamflow.runner._engine import _as_runner_error, _is_botocore_error
 from streamflow.runner._invoke import OnFailureLog
 from streamflow.runner._reader import _compact
+from streamflow.runner._redrive_aws import S3Source, SourceCalls, SqsSource
 from streamflow.runner._redrive_config import REDRIVE_OPTIONS, RedriveConfig, runner_config
 from streamflow.runner._redrive_read import LOST_REASON, Found, deliver, read_batch
 from streamflow.runner._redrive_source import (
     BatchInfo,
     Item,
     JsonLinesSource,
-    S3Source,
     Source,
-    SqsSource,
     is_queue_url,
     is_s3_uri,
 )
@@ -87,7 +86,7 @@ def redrive(
     on_failure: str | None = None,
     state: str | None = None,
     lost: str | None = None,
-    visibility_timeout: int = 300,
+    visibility_timeout: int = 60,
     dry_run: bool = False,
     quiet: bool = False,
     json_log: bool = False,
@@ -132,8 +131,9 @@ def redrive(
         state: the state file of a JSON Lines source (default: ``source + ".state.json"``).
         lost: a JSON Lines file receiving each batch's ranges of records no longer in the
             stream; without it, such a batch is never acknowledged.
-        visibility_timeout: seconds an SQS message stays hidden while its batch is
-            redriven, 1 to 43200.
+        visibility_timeout: seconds an SQS message stays hidden once received, 1 to
+            43200, renewed every third of it while its batch is redriven; a killed
+            redrive's message is visible again after it.
         dry_run: list each batch (records found, range, age, lost) and invoke nothing,
             acknowledge nothing.
         quiet: print nothing but fatal errors.
@@ -191,10 +191,23 @@ def redrive(
         )
         streams_client = streams_client or made[0]
         other_client = other_client or (made[1] if other else None)
+    reporter = RedriveReporter(quiet=config.quiet, json_log=config.json_log)
+    stop_event = stop_event or threading.Event()
+    calls = SourceCalls(
+        stop=stop_event,
+        base=config.throttle_base,
+        cap=config.throttle_cap,
+        report=lambda operation, exc, delay: reporter.retrying_call(
+            operation=operation, code=error_code(exc), delay=delay, shard_id=None
+        ),
+        warn=reporter.warning,
+    )
     if queue:
-        feed = SqsSource(other_client, config.source, visibility_timeout=config.visibility_timeout)
+        feed = SqsSource(
+            other_client, config.source, visibility_timeout=config.visibility_timeout, calls=calls
+        )
     elif bucket:
-        feed = S3Source(other_client, config.source)
+        feed = S3Source(other_client, config.source, calls=calls)
     assert feed is not None
     driver = Redrive(
         handler=function,
@@ -202,7 +215,7 @@ def redrive(
         config=config,
         source=feed,
         streams=streams_client,
-        reporter=RedriveReporter(quiet=config.quiet, json_log=config.json_log),
+        reporter=reporter,
         stop_event=stop_event,
     )
     with _signals(driver, enabled=handle_signals):
@@ -278,7 +291,11 @@ class Redrive:
                     if self.signalled:
                         self.reporter.stopping(self.signalled)
                     break
-                item = self._next(items)
+                try:
+                    item = self._next(items)
+                except Stopped:  # a stop request while a throttled call was waited out
+                    reason = "stopped"
+                    break
                 if item is None:
                     break
                 self._redrive(item)
@@ -297,6 +314,7 @@ class Redrive:
             records_invoked=counts["records_invoked"],
             invocations=counts["invocations"],
             failed_invocations=counts["failed_invocations"],
+            unreceived=self.source.unreceived() if reason == "done" else 0,
             duration=time.monotonic() - began,
             **self.counts,
         )

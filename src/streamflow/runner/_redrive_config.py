@@ -108,13 +108,14 @@ class RedriveConfig:
         ),
     )
     visibility_timeout: int = field(
-        default=300,
+        default=60,
         metadata=option(
             kind="int",
             low=1,
             high=43_200,
-            help="{low}-{high} seconds an SQS message stays hidden while its batch is "
-            "redriven ({default})",
+            help="{low}-{high} seconds an SQS message stays hidden once received, renewed "
+            "every third of it while its batch is redriven; a killed redrive's message is "
+            "visible again after it ({default})",
             group=SOURCE,
             metavar="S",
         ),

@@ -2,25 +2,17 @@
 
 A source yields :class:`Item`\\ s, one per on-failure record, in order. An item is
 acknowledged (``ack``) only after its whole batch was delivered, and released (``release``)
-otherwise, so that it stays in its source for the next redrive:
+otherwise, so that it stays in its source for the next redrive. This module holds what every
+source shares (the on-failure record's :class:`BatchInfo`, :func:`payload_records`, the
+:class:`Source` protocol) and the file source:
 
 * :class:`JsonLinesSource`: a JSON Lines file (what ``streamflow run --on-failure`` writes,
   AWS's record shape, one per line). Done lines are kept in a state file (JSON, written
   atomically after every acknowledged line): each line's number with a hash of its text, so
   a rewritten file is not mistaken for the old one.
-* :class:`SqsSource`: an SQS queue, Lambda's on-failure destination. A message body is the
-  record itself, or an SNS notification (``{"Type": "Notification", "Message": "..."}``)
-  holding it, when an SNS topic delivers to the queue without raw message delivery. A
-  message is received hidden for ``visibility_timeout`` seconds, deleted once its batch
-  succeeded, and made visible again when the redrive ends otherwise.
-* :class:`S3Source`: one S3 object (``s3://bucket/key``) or every object under a prefix
-  (``s3://bucket/prefix/``), Lambda's S3 on-failure destination. Each object is one record,
-  holding the batch's invocation event in its ``payload``: the records are taken from it,
-  not read from the stream. An object is marked done by the tag ``streamflow-redriven=true``
-  (added to its other tags), and objects so tagged are skipped.
 
-Any source's record that has a ``payload`` (the S3 form) has its records taken from it
-(:func:`payload_records`).
+The AWS sources, an SQS queue and S3 objects, are in :mod:`._redrive_aws`. Any source's
+record that has a ``payload`` (the S3 form) has its records taken from it.
 """
 
 from __future__ import annotations
@@ -39,9 +31,7 @@ __all__ = [
     "BatchInfo",
     "Item",
     "JsonLinesSource",
-    "S3Source",
     "Source",
-    "SqsSource",
     "batch_info",
     "is_queue_url",
     "is_s3_uri",
@@ -197,6 +187,11 @@ class Source(Protocol):
 
     def describe(self) -> str: ...
 
+    def unreceived(self) -> int:
+        """On-failure records the source holds that this redrive could not receive (SQS
+        messages hidden by another consumer or delayed), counted once ``items`` ended."""
+        ...
+
 
 def _item(where: str, text: str, token: Any, *, unwrap_sns: bool = False) -> Item:
     try:
@@ -296,6 +291,10 @@ class JsonLinesSource:
     def close(self) -> None:
         """Nothing to do: the state file is written at each acknowledgement."""
 
+    def unreceived(self) -> int:
+        """None: every line of the file was read."""
+        return 0
+
 
 def _digest(line: str) -> str:
     return hashlib.sha256(line.encode()).hexdigest()[:16]
@@ -312,69 +311,6 @@ def is_queue_url(source: str) -> bool:
     return source.startswith(("https://", "http://"))
 
 
-class SqsSource:
-    """An SQS queue of on-failure records (see the module docstring).
-
-    Args:
-        client: a boto3 SQS client.
-        queue_url: the queue.
-        visibility_timeout: seconds a received message stays hidden.
-    """
-
-    def __init__(self, client: Any, queue_url: str, *, visibility_timeout: int) -> None:
-        self.client = client
-        self.queue_url = queue_url
-        self.visibility_timeout = visibility_timeout
-        self.seen: set[str] = set()
-        self.held: dict[str, str] = {}
-
-    def describe(self) -> str:
-        return self.queue_url
-
-    def items(self) -> Iterator[Item]:
-        """Each message of the queue once, received one at a time (so that none waits
-        hidden while another's batch is redriven); ends when the queue shows no message.
-        A message seen before in this redrive (its visibility ran out) is hidden again."""
-        while True:
-            response = self.client.receive_message(
-                QueueUrl=self.queue_url,
-                MaxNumberOfMessages=1,
-                VisibilityTimeout=self.visibility_timeout,
-                WaitTimeSeconds=0,
-            )
-            messages = response.get("Messages") or []
-            if not messages:
-                return
-            for message in messages:
-                receipt = message["ReceiptHandle"]
-                if message["MessageId"] in self.seen:
-                    self.held[message["MessageId"]] = receipt
-                    continue
-                self.seen.add(message["MessageId"])
-                yield _item(message["MessageId"], message.get("Body", ""), receipt, unwrap_sns=True)
-
-    def ack(self, item: Item) -> None:
-        """Delete the message: its batch is done."""
-        self.client.delete_message(QueueUrl=self.queue_url, ReceiptHandle=item.token)
-
-    def release(self, item: Item) -> None:
-        """Keep the message hidden until :meth:`close`, then visible again: it stays for
-        the next redrive (shown at once, it would be received again by this one)."""
-        self.held[item.where] = item.token
-
-    def close(self) -> None:
-        """Make every released message visible again."""
-        held, self.held = self.held, {}
-        for receipt in held.values():
-            self.client.change_message_visibility(
-                QueueUrl=self.queue_url, ReceiptHandle=receipt, VisibilityTimeout=0
-            )
-
-
-DONE_TAG = "streamflow-redriven"
-"""The tag that marks an S3 object done (value ``true``)."""
-
-
 def is_s3_uri(source: str) -> bool:
     """An S3 URI (one object, or a prefix when it ends with ``/``).
 
@@ -382,87 +318,3 @@ def is_s3_uri(source: str) -> bool:
     (True, False)
     """
     return source.startswith("s3://")
-
-
-class S3Source:
-    """S3 objects of on-failure records (see the module docstring).
-
-    Args:
-        client: a boto3 S3 client.
-        uri: ``s3://bucket/key`` (that object) or ``s3://bucket/prefix/`` (every object
-            under the prefix, in key order; ``s3://bucket`` for the whole bucket).
-
-    Raises:
-        RunnerConfigError: the URI names no bucket.
-    """
-
-    def __init__(self, client: Any, uri: str) -> None:
-        bucket, _, key = uri[len("s3://") :].partition("/")
-        if not bucket:
-            raise RunnerConfigError("source", f"{uri}: no bucket (s3://BUCKET/KEY or PREFIX/)")
-        self.client = client
-        self.uri = uri
-        self.bucket = bucket
-        self.key = key
-        self.prefix = key == "" or key.endswith("/")
-
-    def describe(self) -> str:
-        return self.uri
-
-    def _keys(self) -> Iterator[str]:
-        if not self.prefix:
-            yield self.key
-            return
-        pages = self.client.get_paginator("list_objects_v2").paginate(
-            Bucket=self.bucket, Prefix=self.key
-        )
-        for page in pages:
-            for entry in page.get("Contents") or []:
-                if not entry["Key"].endswith("/"):  # a console "folder"
-                    yield entry["Key"]
-
-    def _tags(self, key: str, version: str | None) -> list[dict[str, str]]:
-        extra = {"VersionId": version} if version else {}
-        response = self.client.get_object_tagging(Bucket=self.bucket, Key=key, **extra)
-        return list(response.get("TagSet") or [])
-
-    def items(self) -> Iterator[Item]:
-        """Each object not tagged done, in key order (one record per object).
-
-        Raises:
-            Exception: an AWS error (no such bucket or key, access denied).
-        """
-        for key in self._keys():
-            response = self.client.get_object(Bucket=self.bucket, Key=key)
-            body = response["Body"].read()
-            version = response.get("VersionId")
-            version = version if version and version != "null" else None
-            tags = self._tags(key, version)
-            if any(tag.get("Key") == DONE_TAG and tag.get("Value") == "true" for tag in tags):
-                continue
-            where = f"s3://{self.bucket}/{key}"
-            try:
-                text = body.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                yield Item(where, problem=f"not UTF-8 text: {exc}", token=(key, version, tags))
-                continue
-            yield _item(where, text, (key, version, tags))
-
-    def ack(self, item: Item) -> None:
-        """Tag the object (the version read) ``streamflow-redriven=true``, keeping its
-        other tags."""
-        key, version, tags = item.token
-        kept = [tag for tag in tags if tag.get("Key") != DONE_TAG]
-        extra = {"VersionId": version} if version else {}
-        self.client.put_object_tagging(
-            Bucket=self.bucket,
-            Key=key,
-            Tagging={"TagSet": [*kept, {"Key": DONE_TAG, "Value": "true"}]},
-            **extra,
-        )
-
-    def release(self, item: Item) -> None:
-        """Nothing to do: an object not tagged done is read again next time."""
-
-    def close(self) -> None:
-        """Nothing to do: each object is tagged when its batch is done."""

@@ -40,6 +40,10 @@ class RedriveSummary:
         failed_invocations: invocations that failed wholly or partly.
         records_lost: records no longer in the stream (``batchSize`` less those found).
         duration: seconds from start to exit.
+        unreceived: SQS messages the redrive could not receive (approximate, as SQS counts
+            them): hidden by another consumer, or by a redrive that was stopped or killed
+            (visible again after their visibility timeout), or delayed. Not lost: run
+            again once they are visible.
 
     >>> summary = RedriveSummary(source="f.jsonl", reason="done", batches=2,
     ...     batches_redriven=1, batches_failed=0, batches_lost=1, batches_mismatched=0,
@@ -64,13 +68,14 @@ class RedriveSummary:
     failed_invocations: int
     records_lost: int
     duration: float
+    unreceived: int = 0
 
     @property
     def exit_code(self) -> int:
         """The CLI's exit code: 1 when a batch failed again, was lost (even in part),
-        mismatched or malformed, else 0."""
+        mismatched or malformed, or messages could not be received, else 0."""
         troubles = self.batches_failed + self.batches_lost + self.batches_mismatched
-        return 1 if troubles + self.malformed else 0
+        return 1 if troubles + self.malformed + self.unreceived else 0
 
     def to_dict(self) -> dict[str, Any]:
         """The summary as a JSON-ready dictionary (camelCase keys, plus ``exitCode``)."""
@@ -182,4 +187,13 @@ class RedriveReporter(Reporter):
         )
         if summary.records_lost or summary.batches_lost:
             text += f"; LOST {summary.records_lost:,} records in {summary.batches_lost:,} batches"
+        if summary.unreceived:
+            text += (
+                f"; {summary.unreceived:,} messages in flight elsewhere or delayed, not "
+                "received: run again once they are visible"
+            )
         self._emit("summary", text, **summary.to_dict())
+
+    def warning(self, message: str) -> None:
+        """Trouble that does not stop the redrive."""
+        self._emit("warning", f"streamflow: warning: {message}", message=message)
