@@ -149,3 +149,40 @@ def test_a_rewritten_line_is_not_taken_for_the_done_one(stream: dict[str, Any]) 
     source.write_text(second + "\n" + first + "\n")  # same lines, other places
     again = redrive(handler, source=str(source), streams_client=stream["double"], **QUIET)
     assert again.batches_redriven == 2
+
+
+def test_a_range_interleaved_by_a_parallelization_factor_is_refused_or_delivered_whole(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    double = StreamsDouble()
+    shard = double.add_shard()
+    for version in range(3):  # P and Q fall in different lanes of two (the runner's hash)
+        double.put(shard, {"PK": "P", "SK": "A"}, new={"PK": "P", "SK": "A", "v": version})
+        double.put(shard, {"PK": "Q", "SK": "A"}, new={"PK": "Q", "SK": "A", "v": version})
+    source = tmp_path / "failed.jsonl"
+    run_on(
+        double, Keys("P"), batch_size=10, max_retries=0, parallelization_factor=2,
+        on_failure=str(source), until_idle=0.2,
+    )  # fmt: skip
+    [line] = source.read_text().splitlines()
+    assert json.loads(line)["DDBStreamBatchInfo"]["batchSize"] == 3  # P's; Q's in between
+
+    refused = redrive(Keys(), source=str(source), streams_client=double, **QUIET)
+    assert (refused.batches_mismatched, refused.invocations, refused.exit_code) == (1, 0, 1)
+
+    handler = Keys()
+    capsys.readouterr()
+    whole = redrive(
+        handler, source=str(source), streams_client=double, whole_range=True, json_log=True,
+        handle_signals=False,
+    )  # fmt: skip
+    assert handler.seen == ["P", "Q", "P", "Q", "P"]  # the range: first P to last P
+    assert (whole.batches_redriven, whole.records_found, whole.exit_code) == (1, 5, 0)
+    [item] = [
+        e for e in map(json.loads, capsys.readouterr().err.splitlines()) if e["event"] == "item"
+    ]
+    assert item["reason"] == "the whole range: 2 records of other batches too"
+    assert item["acknowledged"] is True
+    again = redrive(handler, source=str(source), streams_client=double, whole_range=True,
+                    **QUIET)  # fmt: skip
+    assert (again.batches, again.invocations) == (0, 0)

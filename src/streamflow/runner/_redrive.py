@@ -80,6 +80,7 @@ def redrive(
     batch_size: int = 100,
     filters: FilterSpec | Sequence[FilterSpec] | None = None,
     no_filter: bool = False,
+    whole_range: bool = False,
     bisect_on_error: bool = False,
     max_retries: int = 2,
     function_timeout: int = 900,
@@ -122,6 +123,11 @@ def redrive(
         filters: as :func:`~streamflow.runner.run`'s: records no filter matches are not
             delivered (a Router's ``filter_criteria()`` by default).
         no_filter: deliver every record of the batches' ranges.
+        whole_range: deliver every record of a range holding more records than its batch
+            (with a parallelization factor above 1, a shard's concurrent batches
+            interleave, and which records were the batch is not recorded), instead of
+            refusing it as a mismatch. The other batches' records, most likely delivered
+            already, are delivered again: for idempotent handlers.
         bisect_on_error: split a failing batch in two (BisectBatchOnFunctionError).
         max_retries: retries of a failing batch, -1 (until stopped) to 10000; then it
             stays in its source.
@@ -357,7 +363,7 @@ class Redrive:
             if found.stopped:
                 self._release(item, _report(item, info, "stopped", found))
                 return
-            problem = _mismatch(info, found, self.config.read_patience)
+            problem = _mismatch(info, found, self.config.read_patience, self.config.whole_range)
         counts["records_found"] += found.kept
         lost = max(0, info.batch_size - found.kept) if found.gaps else 0
         if problem is not None:
@@ -489,14 +495,15 @@ def _payload_found(
     return found, problem
 
 
-def _mismatch(info: BatchInfo, found: Found, patience: float) -> str | None:
-    """Why the records read are not the batch that failed, or ``None``."""
+def _mismatch(info: BatchInfo, found: Found, patience: float, whole_range: bool) -> str | None:
+    """Why the records read are not the batch that failed, or ``None``. A range holding
+    more records than the batch is one only with ``whole_range``."""
     kept, size = found.kept, info.batch_size
-    if kept > size:
+    if kept > size and not whole_range:
         return (
             f"the range holds {kept} records the filters keep, the batch had {size}: a "
-            "parallelization factor above 1 interleaves other batches' records, or the "
-            "filters differ from the mapping's"
+            "parallelization factor above 1 interleaves other batches' records (deliver "
+            "them all with --whole-range), or the filters differ from the mapping's"
         )
     if found.gaps:
         return None
@@ -520,6 +527,8 @@ def _report(
     acknowledged: bool = False,
     reason: str | None = None,
 ) -> ItemReport:
+    if reason is None and found.kept > info.batch_size:
+        reason = f"the whole range: {found.kept - info.batch_size} records of other batches too"
     return ItemReport(
         where=item.where,
         status=status,

@@ -74,6 +74,16 @@ class RedriveConfig:
             group=REDRIVE,
         ),
     )
+    whole_range: bool = field(
+        default=False,
+        metadata=option(
+            kind="switch",
+            help="deliver every record of a range that holds more than its batch (a "
+            "parallelization factor above 1 interleaves a shard's batches) instead of "
+            "refusing it: the other batches' records are delivered again",
+            group=REDRIVE,
+        ),
+    )
     bisect_on_error: bool = _run_option("bisect_on_error")
     max_retries: int = _run_option(
         "max_retries",
@@ -84,8 +94,9 @@ class RedriveConfig:
     function_timeout: int = _run_option("function_timeout", group=FUNCTION)
     on_failure: str | None = _run_option(
         "on_failure",
-        help="append an on-failure record for each batch that fails again (it also stays in "
-        "its source)",
+        help="send an on-failure record for each batch that fails again (it also stays in "
+        "its source) to FILE.jsonl, an SQS queue (URL or ARN), an SNS topic (ARN) or an S3 "
+        "bucket (arn:aws:s3:::BUCKET or s3://BUCKET/PREFIX), as `streamflow run` does",
     )
     state: str | None = field(
         default=None,
