@@ -40,48 +40,42 @@ __all__ = [
 ]
 
 
-class Prefix(Value):
+class _Affix(Value):
+    """A rule on the start or the end of a string: its operator is the class's
+    ``operator``."""
+
+    __slots__ = ("ignore_case", "value")
+    _order = ("value", "ignore_case")
+    operator = ""
+    value: str
+    ignore_case: bool
+
+    def __init__(self, value: str, ignore_case: bool = False) -> None:
+        super().__init__(value, ignore_case)
+
+    def to_json(self) -> dict[str, Any]:
+        """The pattern element for this rule."""
+        if self.ignore_case:
+            return {self.operator: {"equals-ignore-case": self.value}}
+        return {self.operator: self.value}
+
+    def __repr__(self) -> str:
+        flag = ", ignore_case=True" if self.ignore_case else ""
+        return f"{self.operator}({self.value!r}{flag})"
+
+
+class Prefix(_Affix):
     """Matches strings that start with ``value`` (``ignore_case``: compared case-insensitively)."""
 
-    __slots__ = ("ignore_case", "value")
-    _order = ("value", "ignore_case")
-    value: str
-    ignore_case: bool
-
-    def __init__(self, value: str, ignore_case: bool = False) -> None:
-        super().__init__(value, ignore_case)
-
-    def to_json(self) -> dict[str, Any]:
-        """The pattern element for this rule."""
-        if self.ignore_case:
-            return {"prefix": {"equals-ignore-case": self.value}}
-        return {"prefix": self.value}
-
-    def __repr__(self) -> str:
-        flag = ", ignore_case=True" if self.ignore_case else ""
-        return f"prefix({self.value!r}{flag})"
+    __slots__ = ()
+    operator = "prefix"
 
 
-class Suffix(Value):
+class Suffix(_Affix):
     """Matches strings that end with ``value`` (``ignore_case``: compared case-insensitively)."""
 
-    __slots__ = ("ignore_case", "value")
-    _order = ("value", "ignore_case")
-    value: str
-    ignore_case: bool
-
-    def __init__(self, value: str, ignore_case: bool = False) -> None:
-        super().__init__(value, ignore_case)
-
-    def to_json(self) -> dict[str, Any]:
-        """The pattern element for this rule."""
-        if self.ignore_case:
-            return {"suffix": {"equals-ignore-case": self.value}}
-        return {"suffix": self.value}
-
-    def __repr__(self) -> str:
-        flag = ", ignore_case=True" if self.ignore_case else ""
-        return f"suffix({self.value!r}{flag})"
+    __slots__ = ()
+    operator = "suffix"
 
 
 class EqualsIgnoreCase(Value):
