@@ -15,7 +15,7 @@ import pytest
 
 from streamflow import Router, StreamRecord
 from streamflow.check import RULES, Finding, check
-from streamflow.errors import RunnerConfigError
+from streamflow.errors import CheckError
 from streamflow.filters import Filter, FilterCriteria, prefix
 
 DOCS = pathlib.Path(__file__).resolve().parents[1] / "docs" / "check.md"
@@ -471,7 +471,7 @@ def test_ignore_leaves_codes_out_and_refuses_unknown_ones() -> None:
     faulty = template(FunctionResponseTypes=None, StartingPosition="LATEST")
     assert codes(check(scores_router(), template=faulty)) == ["SF001", "SF017"]
     assert codes(check(scores_router(), template=faulty, ignore=["sf001"])) == ["SF017"]
-    with pytest.raises(RunnerConfigError) as error:
+    with pytest.raises(CheckError) as error:
         check(scores_router(), template=faulty, ignore=["SF999"])
     assert error.value.option == "ignore"
 

@@ -14,7 +14,7 @@ import pytest
 from streamflow import Router
 from streamflow.check import check
 from streamflow.cli import main
-from streamflow.errors import RunnerConfigError
+from streamflow.errors import CheckError
 from tests.test_example_infra import template  # the synthesized template (aws_cdk or skip)
 
 HANDLERS = pathlib.Path(__file__).resolve().parent.parent / "examples/score_pipeline/handlers"
@@ -81,7 +81,7 @@ def test_several_stacks_prefix_their_ids(
     text = template[1].read_text()
     (both / "ScorePipeline.template.json").write_text(text)
     (both / "Copy.template.json").write_text(text)
-    with pytest.raises(RunnerConfigError) as error:
+    with pytest.raises(CheckError) as error:
         check(processor, template=both)
     assert "Copy/ProcessorDynamoDBEventSource" in error.value.reason
     mapping_id = error.value.reason.split("--mapping: ")[1].split(", ")[0]

@@ -21,7 +21,7 @@ import pytest
 from streamflow import Router, StreamRecord
 from streamflow.check import check_live
 from streamflow.cli import main
-from streamflow.errors import RunnerConfigError
+from streamflow.errors import CheckError
 from streamflow.filters import Filter, prefix
 from tests.test_check import CLEAN_SETTINGS
 
@@ -230,7 +230,7 @@ def test_mapping_picks_one_by_uuid(account: Account) -> None:
     faulty = account.mapping(function, second, FunctionResponseTypes=None)
     assert {f.mapping for f in live(account, function)} == {faulty}
     assert live(account, function, mapping=clean) == []
-    with pytest.raises(RunnerConfigError) as error:
+    with pytest.raises(CheckError) as error:
         live(account, function, mapping="no-such-uuid")
     assert error.value.option == "mapping"
     assert clean in error.value.reason
@@ -238,15 +238,30 @@ def test_mapping_picks_one_by_uuid(account: Account) -> None:
 
 
 def test_no_such_function_is_an_input_error(account: Account) -> None:
-    with pytest.raises(RunnerConfigError) as error:
+    with pytest.raises(CheckError) as error:
         live(account, "no-such-function")
     assert error.value.option == "function_name"
     assert "no function named 'no-such-function'" in error.value.reason
 
 
+def test_a_refused_aws_call_is_a_check_error_without_option(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    with pytest.raises(CheckError) as error:  # nothing listens on port 9
+        check_live(
+            router(), function_name="f", region="us-east-1", endpoint_url="http://127.0.0.1:9"
+        )
+    assert error.value.option is None
+    assert error.value.reason.startswith("GetFunctionConfiguration f: Could not connect")
+    assert str(error.value) == error.value.reason
+
+
 def test_a_function_without_stream_mappings(account: Account) -> None:
     function = account.function()
-    with pytest.raises(RunnerConfigError) as error:
+    with pytest.raises(CheckError) as error:
         live(account, function)
     assert error.value.option == "function_name"
     assert error.value.reason == (

@@ -13,7 +13,7 @@ import pytest
 
 from streamflow import Router, StreamRecord
 from streamflow.check import check
-from streamflow.errors import RunnerConfigError
+from streamflow.errors import CheckError
 from streamflow.filters import Filter, prefix
 
 SCORES = '{"eventName": ["INSERT"], "dynamodb": {"Keys": {"PK": {"S": [{"prefix": "SCORE#"}]}}}}'
@@ -198,7 +198,7 @@ def test_a_yaml_template_without_pyyaml_names_the_extra(
 ) -> None:
     _without_yaml(monkeypatch)
     path = write(tmp_path, "template.yaml", sam())
-    with pytest.raises(RunnerConfigError) as error:
+    with pytest.raises(CheckError) as error:
         check(router(), template=path)
     assert error.value.option == "template"
     assert "pip install 'streamflow-dynamodb[yaml]'" in error.value.reason
@@ -276,7 +276,7 @@ def test_several_functions_need_mapping_or_a_handler_module(
     tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = write(tmp_path, "template.yaml", TWO_FUNCTIONS)
-    with pytest.raises(RunnerConfigError) as error:
+    with pytest.raises(CheckError) as error:
         check(router(), template=path)
     assert error.value.option == "mapping"
     assert "several functions; choose one with --mapping: ScoresMapping, AuditMapping" in str(
@@ -295,7 +295,7 @@ def test_several_functions_need_mapping_or_a_handler_module(
 
 def test_no_mapping_found_lists_what_was_found(tmp_path: pathlib.Path) -> None:
     path = write(tmp_path, "template.yaml", TWO_FUNCTIONS)
-    with pytest.raises(RunnerConfigError) as error:
+    with pytest.raises(CheckError) as error:
         check(router(), template=path, mapping="Nope")
     assert error.value.option == "mapping"
     assert (
@@ -305,7 +305,7 @@ def test_no_mapping_found_lists_what_was_found(tmp_path: pathlib.Path) -> None:
         "QueueMapping (its EventSourceArn is not a DynamoDB or Kinesis stream (sqs))"
     ) == error.value.reason
     empty = write(tmp_path, "empty.yaml", "Resources:\n  Queue: {Type: AWS::SQS::Queue}\n")
-    with pytest.raises(RunnerConfigError) as error:
+    with pytest.raises(CheckError) as error:
         check(router(), template=empty)
     assert error.value.option == "template"
     assert "found no AWS::Lambda::EventSourceMapping and no SAM DynamoDB or Kinesis event" in str(
@@ -332,7 +332,7 @@ def test_unusable_templates_are_refused_with_the_file_named(
         path.write_bytes(text)
     elif text is not None:
         path.write_text(text)
-    with pytest.raises(RunnerConfigError) as error:
+    with pytest.raises(CheckError) as error:
         check(router(), template=path)
     assert error.value.option == "template"
     assert expected.format(path=path) in error.value.reason
@@ -388,7 +388,7 @@ def test_malformed_templates_give_findings_or_a_clear_error(template: dict[str, 
         isinstance(resource, dict) and resource.get("Type") == "AWS::Lambda::EventSourceMapping"
         for resource in template["Resources"].values()
     ):
-        with pytest.raises(RunnerConfigError, match=r"^template: no event source mapping"):
+        with pytest.raises(CheckError, match=r"^template: no event source mapping"):
             check(router(), template=template)
         return
     found = check(router(), template=template)

@@ -19,6 +19,7 @@ The tree::
     ├── HandlerTimeoutError    (TimeoutError)  a handler still running at the deadline
     ├── RunnerConfigError      (ValueError)  an option, handler or filter the runner cannot use
     ├── RunnerError            (RuntimeError)  the stream cannot be read (no table, no stream...)
+    ├── CheckError             (ValueError)  what ``streamflow check`` cannot check
     ├── ScoreRecordError       (ValueError)  a score record the score recipe cannot apply
     └── ScoreWriteError        (RuntimeError)  a user's total not written after retries
 
@@ -43,6 +44,7 @@ from collections.abc import Sequence
 __all__ = [
     "AttributeDecodeError",
     "AttributeEncodeError",
+    "CheckError",
     "FilterValidationError",
     "HandlerTimeoutError",
     "KeyTemplateError",
@@ -328,6 +330,42 @@ class RunnerError(StreamflowError, RuntimeError):
 
 def _rebuild_runner_error(reason: str, code: str | None) -> RunnerError:
     return RunnerError(reason, code=code)
+
+
+class CheckError(StreamflowError, ValueError):
+    """What ``streamflow check`` (:mod:`streamflow.check`) cannot check: an argument it
+    cannot use (a template it cannot read, a handler it cannot load, no such function), or
+    an AWS call that was refused; the command exits with code 2.
+
+    Attributes:
+        option: the argument at fault (``template``, ``handler``, ``function_name``...), or
+            ``None`` for a refused AWS call.
+        reason: what is wrong.
+        code: the AWS error code, for a refused AWS call.
+
+    >>> str(CheckError("template", "cannot read t.yaml: No such file or directory"))
+    'template: cannot read t.yaml: No such file or directory'
+    >>> str(CheckError(None, "GetFunction: access denied", code="AccessDeniedException"))
+    'GetFunction: access denied (AccessDeniedException)'
+    """
+
+    option: str | None
+    reason: str
+    code: str | None
+
+    def __init__(self, option: str | None, reason: str, *, code: str | None = None) -> None:
+        self.option = option
+        self.reason = reason
+        self.code = code
+        message = f"{option}: {reason}" if option else reason
+        super().__init__(f"{message} ({code})" if code else message)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_check_error, (self.option, self.reason, self.code))
+
+
+def _rebuild_check_error(option: str | None, reason: str, code: str | None) -> CheckError:
+    return CheckError(option, reason, code=code)
 
 
 class ScoreRecordError(StreamflowError, ValueError):

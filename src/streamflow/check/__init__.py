@@ -26,9 +26,11 @@ from __future__ import annotations
 from streamflow.check._api import check, check_live
 from streamflow.check._cli import add_check_command, check_command
 from streamflow.check._findings import RULES, Finding, Rule
+from streamflow.errors import CheckError
 
 __all__ = [
     "RULES",
+    "CheckError",
     "Finding",
     "Rule",
     "add_check_command",

@@ -12,7 +12,7 @@ from streamflow.check._compare import compare, ordered
 from streamflow.check._findings import RULES, Finding
 from streamflow.check._live import Clients
 from streamflow.check._template import Candidate, Skipped
-from streamflow.errors import RunnerConfigError
+from streamflow.errors import CheckError
 from streamflow.runner._handler import FilterSpec
 
 __all__ = ["check", "check_live", "findings_of", "live_candidates", "template_candidates"]
@@ -48,7 +48,7 @@ def check(
         The findings, errors first; empty when the deployment matches the code.
 
     Raises:
-        RunnerConfigError: the template, the mapping or the handler cannot be used
+        CheckError: the template, the mapping or the handler cannot be used
             (``option`` names which: ``template``, ``mapping``, ``handler``...).
         FilterValidationError: a filter given in ``filters`` AWS would reject.
 
@@ -129,9 +129,9 @@ def check_live(
         The findings, errors first.
 
     Raises:
-        RunnerConfigError: no such function or mapping, a bad profile or Region, or a
-            handler that cannot be loaded.
-        RunnerError: AWS refused a call (access denied, bad credentials, no endpoint).
+        CheckError: no such function or mapping, a bad profile or Region, or a
+            handler that cannot be loaded; or (``option`` ``None``) AWS refused a call
+            (access denied, bad credentials, no endpoint).
 
     Usage::
 
@@ -173,7 +173,7 @@ def findings_of(
     skip = {item.upper() for item in ignore}
     unknown = sorted(skip - set(RULES))
     if unknown:
-        raise RunnerConfigError("ignore", f"no such code: {', '.join(unknown)}")
+        raise CheckError("ignore", f"no such code: {', '.join(unknown)}")
     found = [
         finding
         for candidate in chosen
@@ -197,14 +197,14 @@ def _choose(
     if wanted is not None:
         chosen = [c for c in found if wanted == c.deployed.id or wanted in c.aliases]
         if not chosen:
-            raise RunnerConfigError(
+            raise CheckError(
                 "mapping",
                 f"no mapping {wanted!r} on a DynamoDB or Kinesis stream in {where}; "
                 + _listing(found, skipped, live),
             )
         return chosen
     if not found:
-        raise RunnerConfigError(
+        raise CheckError(
             source_option,
             f"no event source mapping on a DynamoDB or Kinesis stream in {where}; "
             + _listing(found, skipped, live),
@@ -218,7 +218,7 @@ def _choose(
         if narrowed and len({c.function_key for c in narrowed}) == 1:
             return narrowed
     if len(functions) > 1:
-        raise RunnerConfigError(
+        raise CheckError(
             "mapping",
             f"{where} has mappings of several functions; choose one with --mapping: "
             + ", ".join(c.deployed.id for c in found),

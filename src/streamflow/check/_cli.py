@@ -117,17 +117,17 @@ def check_command(args: argparse.Namespace, out: TextIO | None = None, *_: Any) 
     >>> check_command(parser.parse_args(["check", "app:router", "--template", "missing.yaml"]))
     2
     """
-    from streamflow.errors import FilterValidationError, RunnerConfigError, RunnerError
+    from streamflow.errors import CheckError, FilterValidationError
 
     out = out or sys.stdout
     try:
         findings, checked = _run(args)
-    except RunnerConfigError as exc:
+    except CheckError as exc:
+        if exc.option is None:
+            return _error(str(exc))
         return _error(f"{_FLAGS.get(exc.option, exc.option)}: {exc.reason}")
     except FilterValidationError as exc:
         return _error(f"--filter: invalid filter pattern: {exc}")
-    except RunnerError as exc:
-        return _error(str(exc))
     except OSError as exc:
         return _error(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
     except Exception as exc:  # a bug: say so in one line rather than a traceback
@@ -145,6 +145,7 @@ def _run(args: argparse.Namespace) -> tuple[list[Finding], list[str]]:
     from streamflow.check._api import findings_of, live_candidates, template_candidates
     from streamflow.check._code import declared
     from streamflow.check._live import Clients
+    from streamflow.errors import CheckError, RunnerConfigError
     from streamflow.runner._handler import load_filter_file
 
     if args.function_name is None:
@@ -153,7 +154,10 @@ def _run(args: argparse.Namespace) -> tuple[list[Finding], list[str]]:
                 raise _refused(flag, "only applies with --function-name")
     elif args.parameter:
         raise _refused("parameters", "only applies with --template")
-    filters = [item for path in args.filter for item in load_filter_file(path)] or None
+    try:
+        filters = [item for path in args.filter for item in load_filter_file(path)] or None
+    except RunnerConfigError as exc:
+        raise CheckError(exc.option, exc.reason) from None
     writes = _writes(args.writes) if args.writes else ()
     ignore = [code.strip() for item in args.ignore for code in item.split(",") if code.strip()]
     code = declared(args.handler, filters)
@@ -168,9 +172,9 @@ def _run(args: argparse.Namespace) -> tuple[list[Finding], list[str]]:
 
 
 def _refused(option: str, reason: str) -> Exception:
-    from streamflow.errors import RunnerConfigError
+    from streamflow.errors import CheckError
 
-    return RunnerConfigError(option, reason)
+    return CheckError(option, reason)
 
 
 def _parameters(given: list[str]) -> dict[str, str]:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from streamflow._value import Value
-from streamflow.errors import RunnerConfigError
+from streamflow.errors import CheckError, RunnerConfigError
 from streamflow.filters import FilterCriteria
 from streamflow.router import Router
 from streamflow.runner._handler import (
@@ -100,13 +100,16 @@ def declared(target: object, filters: FilterSpec | Sequence[FilterSpec] | None) 
     ``streamflow run``.
 
     Raises:
-        RunnerConfigError: (option ``handler``) the handler cannot be loaded, is not callable
+        CheckError: (option ``handler``) the handler cannot be loaded, is not callable
             as ``(event, context)``, or is a Router without routes.
         FilterValidationError: a filter AWS would reject.
     """
-    loaded = load_handler(target) if isinstance(target, str) else target
-    _, router_criteria = resolve_handler(loaded)
-    given = resolve_filters(filters)
+    try:  # loaded as the runner loads it; its refusals become the command's
+        loaded = load_handler(target) if isinstance(target, str) else target
+        _, router_criteria = resolve_handler(loaded)
+        given = resolve_filters(filters)
+    except RunnerConfigError as exc:
+        raise CheckError(exc.option, exc.reason) from None
     if not isinstance(loaded, Router):
         label = "the --filter patterns" if given is not None else "the handler"
         return Declared(label, (), given, given is not None, False, "first", "ignore", None)
@@ -115,7 +118,7 @@ def declared(target: object, filters: FilterSpec | Sequence[FilterSpec] | None) 
         for route in loaded.declared_routes
     )
     if not routes:  # resolve_handler refuses this already; kept for a clear message
-        raise RunnerConfigError("handler", "the Router declares no routes")
+        raise CheckError("handler", "the Router declares no routes")
     options = loaded.options
     return Declared(
         "the --filter patterns" if given is not None else "the router",

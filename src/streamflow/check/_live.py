@@ -21,7 +21,7 @@ from streamflow.check._deployment import (
     read_settings,
 )
 from streamflow.check._template import Candidate, Skipped
-from streamflow.errors import RunnerConfigError, RunnerError
+from streamflow.errors import CheckError
 
 __all__ = ["Clients", "live_mappings"]
 
@@ -73,25 +73,26 @@ class Clients:
             try:
                 self._session = boto3.Session(profile_name=self._profile, region_name=self._region)
             except ProfileNotFound as exc:
-                raise RunnerConfigError("profile", str(exc)) from None
+                raise CheckError("profile", str(exc)) from None
         try:
             return self._session.client(
                 service, region_name=region or None, endpoint_url=self._endpoint_url
             )
         except NoRegionError:
-            raise RunnerConfigError(
+            raise CheckError(
                 "region", "no AWS Region configured: pass --region or set AWS_REGION"
             ) from None
         except ValueError as exc:  # a malformed endpoint URL
-            raise RunnerConfigError("endpoint_url", str(exc)) from None
+            raise CheckError("endpoint_url", str(exc)) from None
 
 
 def live_mappings(clients: Clients, function_name: str) -> tuple[list[Candidate], list[Skipped]]:
     """The function's mappings on DynamoDB and Kinesis streams (and the others, skipped).
 
     Raises:
-        RunnerConfigError: (option ``function_name``) no such function.
-        RunnerError: AWS refused a call (access denied, bad credentials, no endpoint...).
+        CheckError: (option ``function_name``) no such function.
+        CheckError: (no option) AWS refused a call (access denied, bad credentials, no
+            endpoint...).
     """
     configuration = _call(
         lambda: clients.lambda_client.get_function_configuration(FunctionName=function_name),
@@ -210,7 +211,7 @@ def _described(call: Any, what: str) -> Any:
     """The answer of a Describe call; ``None`` when the resource does not exist.
 
     Raises:
-        RunnerError: AWS refused the call.
+        CheckError: (no option) AWS refused the call.
     """
     try:
         return call()
@@ -237,7 +238,7 @@ def _call(call: Any, what: str, function_name: str) -> Any:
         return call()
     except Exception as exc:
         if _code(exc) == "ResourceNotFoundException":
-            raise RunnerConfigError(
+            raise CheckError(
                 "function_name", f"no function named {function_name!r} ({what})"
             ) from None
         raise _aws_error(exc, what) from None
@@ -249,12 +250,12 @@ def _code(exc: BaseException) -> str | None:
     return error.get("Code") if isinstance(error, dict) else None
 
 
-def _aws_error(exc: BaseException, what: str) -> RunnerError:
+def _aws_error(exc: BaseException, what: str) -> CheckError:
     from botocore.exceptions import BotoCoreError, ClientError
 
     if isinstance(exc, ClientError):
         message = exc.response.get("Error", {}).get("Message") or str(exc)
-        return RunnerError(f"{what}: {message}", code=_code(exc))
+        return CheckError(None, f"{what}: {message}", code=_code(exc))
     if isinstance(exc, BotoCoreError):
-        return RunnerError(f"{what}: {exc}")
+        return CheckError(None, f"{what}: {exc}")
     raise exc

@@ -14,7 +14,7 @@ import pathlib
 from collections.abc import Mapping
 from typing import Any
 
-from streamflow.errors import RunnerConfigError
+from streamflow.errors import CheckError
 
 __all__ = ["YAML_EXTRA", "Template", "read_templates"]
 
@@ -29,7 +29,7 @@ def read_templates(source: str | os.PathLike[str] | Mapping[str, Any]) -> list[T
     directory (one template per stack).
 
     Raises:
-        RunnerConfigError: (option ``template``) the file cannot be read or parsed, is not a
+        CheckError: (option ``template``) the file cannot be read or parsed, is not a
             template, or is YAML while PyYAML is not installed.
     """
     if isinstance(source, Mapping):
@@ -42,7 +42,7 @@ def read_templates(source: str | os.PathLike[str] | Mapping[str, Any]) -> list[T
             if not any(part.startswith("asset.") for part in found.relative_to(path).parts)
         )
         if not files:
-            raise RunnerConfigError(
+            raise CheckError(
                 "template", f"{path} holds no *.template.json (is it a cdk.out directory?)"
             )
         return [(_stack_name(found), _parse(found)) for found in files]
@@ -57,16 +57,16 @@ def _parse(path: pathlib.Path) -> Mapping[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise RunnerConfigError("template", f"cannot read {path}: {exc.strerror or exc}") from None
+        raise CheckError("template", f"cannot read {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
-        raise RunnerConfigError("template", f"{path} is not UTF-8 text: {exc}") from None
+        raise CheckError("template", f"{path} is not UTF-8 text: {exc}") from None
     if text.lstrip().startswith("{"):
         try:
             parsed = json.loads(text)
         except ValueError as exc:
-            raise RunnerConfigError("template", f"{path} is not valid JSON: {exc}") from None
+            raise CheckError("template", f"{path} is not valid JSON: {exc}") from None
         except RecursionError:
-            raise RunnerConfigError("template", f"{path} nests too deeply to be read") from None
+            raise CheckError("template", f"{path} nests too deeply to be read") from None
     else:
         parsed = _load_yaml(text, path)
     return _checked(parsed, str(path))
@@ -74,7 +74,7 @@ def _parse(path: pathlib.Path) -> Mapping[str, Any]:
 
 def _checked(parsed: Any, what: str) -> Mapping[str, Any]:
     if not isinstance(parsed, Mapping) or not isinstance(parsed.get("Resources"), Mapping):
-        raise RunnerConfigError(
+        raise CheckError(
             "template", f"{what} is not a CloudFormation template (it has no Resources section)"
         )
     return parsed
@@ -84,7 +84,7 @@ def _load_yaml(text: str, path: pathlib.Path) -> Any:
     try:
         import yaml
     except ImportError:
-        raise RunnerConfigError(
+        raise CheckError(
             "template",
             f"{path} is YAML, and reading YAML needs PyYAML: {YAML_EXTRA} (or give the "
             "template as JSON)",
@@ -114,8 +114,8 @@ def _load_yaml(text: str, path: pathlib.Path) -> Any:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise RunnerConfigError(
+        raise CheckError(
             "template", f"{path} is neither JSON nor valid YAML: {problem}{where}"
         ) from None
     except RecursionError:
-        raise RunnerConfigError("template", f"{path} nests too deeply to be read") from None
+        raise CheckError("template", f"{path} nests too deeply to be read") from None
