@@ -265,7 +265,10 @@ def _add_criteria(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         epilog="Exit codes: 0 printed; 2 error (handler, filter files, options).",
     )
     command.add_argument(
-        "handler", metavar="HANDLER", help="module:attribute of a Router (or a handler function)"
+        "handler",
+        metavar="HANDLER",
+        help="a Router (or a handler function): module:attribute, file.py:attribute or "
+        "Lambda's module.function",
     )
     command.add_argument(
         "--filter",

@@ -58,7 +58,10 @@ def add_check_command(subparsers: Any) -> None:
         "mapping, function, handler, AWS). Codes: docs/check.md.",
     )
     command.add_argument(
-        "handler", metavar="HANDLER", help="module:attribute, a Router or a handler function"
+        "handler",
+        metavar="HANDLER",
+        help="a Router or a handler function: module:attribute, file.py:attribute or "
+        "Lambda's module.function",
     )
     source = command.add_mutually_exclusive_group(required=True)
     source.add_argument("--template", metavar="FILE", help="a template file, or cdk.out")

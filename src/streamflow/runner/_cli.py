@@ -101,7 +101,10 @@ def add_redrive_command(subparsers: Any) -> None:
 def _add_options(command: Any, options: dict[str, Option]) -> None:
     """The positional ``HANDLER``, then each declared option, in its section."""
     command.add_argument(
-        "handler", metavar="HANDLER", help="module:attribute, a handler function or a Router"
+        "handler",
+        metavar="HANDLER",
+        help="a handler function or a Router: module:attribute, file.py:attribute or "
+        "Lambda's module.function",
     )
     sections: dict[str | None, Any] = {None: command}
     for option in options.values():

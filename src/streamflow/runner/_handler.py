@@ -1,4 +1,5 @@
-"""Loading the handler (``module:attribute``) and the filters the runner applies."""
+"""Loading the handler (``module:attribute``, ``file.py:attribute`` or Lambda's
+``module.function``) and the filters the runner applies."""
 
 from __future__ import annotations
 
@@ -25,33 +26,42 @@ text)."""
 
 
 def load_handler(spec: str) -> object:
-    """Import ``module:attribute`` (the attribute may be dotted: ``app:router.lambda_handler``).
+    """Import the handler a spec names, in one of three notations:
 
-    The current directory is put on ``sys.path`` first, as ``python -m`` would.
+    * ``module:attribute``, the attribute possibly dotted (``app:router.lambda_handler``);
+    * ``path/to/file.py:attribute``: that file, imported under its own name with its folder
+      first on ``sys.path`` (so that its imports of sibling modules work);
+    * Lambda's own ``Handler`` setting, ``module.function`` or ``folder/module.function``
+      (``app.lambda_handler``, ``src/app.lambda_handler``), as a SAM or CloudFormation
+      template writes it: the last dot separates the function, slashes are package dots.
+
+    For a module name, the current directory is put on ``sys.path`` first, as ``python -m``
+    would.
 
     Raises:
-        RunnerConfigError: the spec is malformed, the module or attribute is missing, or
-            importing the module raised (anything but ``KeyboardInterrupt``, ``SystemExit``
-            included, as a handler's own exceptions are).
+        RunnerConfigError: the spec is malformed, the file, module or attribute is missing,
+            or importing the module raised (anything but ``KeyboardInterrupt``,
+            ``SystemExit`` included, as a handler's own exceptions are).
     """
     module_name, sep, attribute = spec.partition(":")
-    if not sep or not module_name or not attribute:
+    path: str | None = None
+    if not sep and "." in spec and not spec.endswith(".py"):  # Lambda's module.function
+        module_name, _, attribute = spec.rpartition(".")
+        module_name = module_name.replace("/", ".")
+    elif module_name.endswith(".py"):
+        path = os.path.abspath(module_name)
+        module_name = os.path.basename(path)[: -len(".py")]
+    if not module_name or not attribute or not module_name.replace(".", "").strip():
         raise RunnerConfigError(
-            "handler", f"write HANDLER as module:attribute (e.g. app:handler), got {spec!r}"
+            "handler",
+            "write HANDLER as module:attribute (app:handler), file.py:attribute "
+            f"(src/app.py:handler) or Lambda's module.function (app.handler), got {spec!r}",
         )
-    if os.getcwd() not in sys.path and "" not in sys.path:
-        sys.path.insert(0, os.getcwd())
     try:
-        target: Any = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name and (module_name == exc.name or module_name.startswith(exc.name + ".")):
-            raise RunnerConfigError(
-                "handler",
-                f"no module named {exc.name!r} (run from the directory that holds it, or set "
-                "PYTHONPATH)",
-            ) from None
-        raise _import_failed(module_name, exc) from exc
+        target: Any = _import_file(path, module_name) if path else _import_module(module_name)
     except KeyboardInterrupt:
+        raise
+    except RunnerConfigError:
         raise
     except BaseException as exc:  # the module's own code failed (Runtime.ImportModuleError)
         raise _import_failed(module_name, exc) from exc
@@ -63,6 +73,48 @@ def load_handler(spec: str) -> object:
                 "handler", f"{module_name!r} has no attribute {attribute!r}"
             ) from None
     return target
+
+
+def _import_module(module_name: str) -> Any:
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and (module_name == exc.name or module_name.startswith(exc.name + ".")):
+            raise RunnerConfigError(
+                "handler",
+                f"no module named {exc.name!r} (run from the directory that holds it, or set "
+                "PYTHONPATH)",
+            ) from None
+        raise
+
+
+def _import_file(path: str, module_name: str) -> Any:
+    """The module of a ``.py`` file, registered under its name (replacing a module of
+    that name imported from elsewhere), its folder first on ``sys.path``."""
+    import importlib.util
+
+    if not os.path.isfile(path):
+        raise RunnerConfigError("handler", f"{path}: no such file")
+    folder = os.path.dirname(path)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:  # pragma: no cover - a .py file always has one
+        raise RunnerConfigError("handler", f"{path}: cannot be imported")
+    module = importlib.util.module_from_spec(spec)
+    previous = sys.modules.get(module_name)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        if previous is None:
+            sys.modules.pop(module_name, None)
+        else:
+            sys.modules[module_name] = previous
+        raise
+    return module
 
 
 def _import_failed(module_name: str, exc: BaseException) -> RunnerConfigError:
