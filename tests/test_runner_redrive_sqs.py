@@ -6,6 +6,7 @@ message and repeats at most the batch in flight."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -111,7 +112,7 @@ class Throttled:
             if self.left[name] > 0:
                 self.left[name] -= 1
                 self.failed.append(name)
-                error = {"Code": "RequestThrottled", "Message": "Request is throttled."}
+                error: Any = {"Code": "RequestThrottled", "Message": "Request is throttled."}
                 raise ClientError({"Error": error}, name)
             return call(**kwargs)
 
@@ -269,3 +270,35 @@ def test_a_file_redrive_killed_midway_loses_no_line(
     again, delivered = _resumed(redrive_file, tmp_path, env, "again")
     assert (again.returncode, delivered) == (0, [])
     assert json.loads(again.stderr.splitlines()[-1])["batches"] == 0
+
+
+class Terminal(io.StringIO):
+    """Standard error as a terminal: the status line is drawn."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("source", ["queue", "file"])
+def test_the_status_line_says_how_many_are_left(
+    failed: dict[str, Any], monkeypatch: pytest.MonkeyPatch, source: str
+) -> None:
+    from streamflow.runner import _status
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    draw = _status.Reporter.redraw
+
+    def every_time(reporter: _status.Reporter, line: Any) -> None:
+        reporter._last_tick = float("-inf")  # no 4-a-second limit in a test
+        draw(reporter, line)
+
+    monkeypatch.setattr(_status.Reporter, "redraw", every_time)
+    handler = failed["handler"]
+    where = failed["url"] if source == "queue" else str(failed["on_failure"])
+    summary = redrive(handler, source=where, streams_client=failed["streams"],
+                      sqs_client=failed["sqs"], handle_signals=False)  # fmt: skip
+    assert summary.batches_redriven == 2
+    lines = [part.split("\x1b[K")[-1] for part in terminal.getvalue().split("\r") if "|" in part]
+    assert lines[0].startswith("batches 1 | left 1 | redriven 1 | failed 0 | lost 0 |")
+    assert lines[-1].startswith("batches 2 | left 0 | redriven 2 |")

@@ -305,7 +305,9 @@ class Redrive:
                 if item is None:
                     break
                 self._redrive(item)
-                self.reporter.progress({**self.counts, **self.stats.snapshot()})
+                self.reporter.progress(
+                    {**self.counts, **self.stats.snapshot()}, self.source.remaining
+                )
         finally:
             self.stopping.set()
             self.invoker.close()

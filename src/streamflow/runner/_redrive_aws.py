@@ -22,6 +22,7 @@ errors are waited out with the runner's backoff and reported as ``throttled`` ev
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any, TypeVar
@@ -33,6 +34,9 @@ from streamflow.runner._redrive_source import Item, _item
 __all__ = ["DONE_TAG", "S3Source", "SourceCalls", "SqsSource"]
 
 T = TypeVar("T")
+
+COUNT_EVERY = 2.0
+"""Seconds between two counts of a queue's messages for the progress line."""
 
 ACK_ATTEMPTS = 8
 """Tries of a call that finishes a batch (delete, tag) before the redrive gives up with an
@@ -168,6 +172,9 @@ class SqsSource:
         self.held: dict[str, str] = {}
         self.hidden = 0
         self._heartbeat: _Heartbeat | None = None
+        self._visible: int | None = None
+        self._counted_at = -COUNT_EVERY
+        self._received_since = 0
 
     def describe(self) -> str:
         return self.queue_url
@@ -206,6 +213,7 @@ class SqsSource:
                     message["MessageId"], message.get("Body", ""), receipt, unwrap_sns=True
                 )
                 self._heartbeat = _Heartbeat(self, item)
+                self._received_since += 1
                 yield item
 
     def _count_hidden(self) -> int:
@@ -266,6 +274,23 @@ class SqsSource:
         redrive. Approximate, as SQS counts them."""
         return self.hidden
 
+    def remaining(self) -> int | None:
+        """Visible messages, as SQS last counted them (asked at most every
+        :data:`COUNT_EVERY` seconds; a failed count keeps the last one: it is only shown),
+        less those received since."""
+        now = time.monotonic()
+        if now - self._counted_at >= COUNT_EVERY:
+            self._counted_at = now
+            try:
+                attributes = self.client.get_queue_attributes(
+                    QueueUrl=self.queue_url, AttributeNames=["ApproximateNumberOfMessages"]
+                )["Attributes"]
+                self._visible = int(attributes["ApproximateNumberOfMessages"])
+                self._received_since = 0
+            except Exception:  # a progress figure only: the next count may work
+                pass
+        return None if self._visible is None else max(0, self._visible - self._received_since)
+
 
 DONE_TAG = "streamflow-redriven"
 """The tag that marks an S3 object done (value ``true``)."""
@@ -294,6 +319,7 @@ class S3Source:
         self.key = key
         self.prefix = key == "" or key.endswith("/")
         self.calls = calls or direct_calls()
+        self.left: int | None = None
 
     def describe(self) -> str:
         return self.uri
@@ -339,7 +365,10 @@ class S3Source:
             Exception: an AWS error that is not transient (no such bucket or key, access
                 denied).
         """
-        for key in self._keys():
+        keys = list(self._keys())
+        self.left = len(keys)
+        for key in keys:
+            self.left -= 1
             body, version = self.calls.read("GetObject", partial(self._get, key))
             tags = self._tags(key, version)
             if any(tag.get("Key") == DONE_TAG and tag.get("Value") == "true" for tag in tags):
@@ -382,3 +411,7 @@ class S3Source:
     def unreceived(self) -> int:
         """None: every object under the prefix was listed."""
         return 0
+
+    def remaining(self) -> int | None:
+        """Objects listed and not read yet (those tagged done included)."""
+        return self.left

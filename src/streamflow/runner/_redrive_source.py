@@ -192,6 +192,11 @@ class Source(Protocol):
         messages hidden by another consumer or delayed), counted once ``items`` ended."""
         ...
 
+    def remaining(self) -> int | None:
+        """On-failure records not read yet (approximate for a queue), or ``None`` while
+        unknown: the progress line's ``left``."""
+        ...
+
 
 def _item(where: str, text: str, token: Any, *, unwrap_sns: bool = False) -> Item:
     try:
@@ -230,6 +235,7 @@ class JsonLinesSource:
         if not os.path.isfile(path):
             raise RunnerConfigError("source", f"{path}: no such file (nor an SQS queue URL)")
         self.done: dict[str, str] = self._read_state()
+        self.left: int | None = None
 
     def describe(self) -> str:
         return self.path
@@ -265,12 +271,14 @@ class JsonLinesSource:
                 lines = handle.read().splitlines()
         except (OSError, UnicodeDecodeError) as exc:
             raise RunnerConfigError("source", f"cannot read {self.path}: {exc}") from None
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            digest = _digest(line)
-            if self.done.get(str(number)) == digest:
-                continue
+        pending = [
+            (number, line, _digest(line))
+            for number, line in enumerate(lines, start=1)
+            if line.strip() and self.done.get(str(number)) != _digest(line)
+        ]
+        self.left = len(pending)
+        for number, line, digest in pending:
+            self.left -= 1
             yield _item(f"{os.path.basename(self.path)}:{number}", line, (str(number), digest))
 
     def ack(self, item: Item) -> None:
@@ -294,6 +302,10 @@ class JsonLinesSource:
     def unreceived(self) -> int:
         """None: every line of the file was read."""
         return 0
+
+    def remaining(self) -> int | None:
+        """Lines not done and not read yet."""
+        return self.left
 
 
 def _digest(line: str) -> str:

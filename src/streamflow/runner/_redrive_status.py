@@ -8,6 +8,7 @@ on-failure record: what became of it) and ``summary``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -165,15 +166,20 @@ class RedriveReporter(Reporter):
     def shard_finished(self, shard_id: str) -> None:
         """Silent: each batch's worker finishes its shard when the batch is delivered."""
 
-    def progress(self, counts: dict[str, int]) -> None:
-        """Redraw the status line (at most 4 times a second)."""
-        self.redraw(
-            lambda: (
-                f"batches {counts['batches']:,} | redriven {counts['batches_redriven']:,} | "
-                f"failed {counts['batches_failed']:,} | lost {counts['batches_lost']:,} | "
+    def progress(self, counts: dict[str, int], left: Callable[[], int | None]) -> None:
+        """Redraw the status line (at most 4 times a second); ``left()`` is the number of
+        on-failure records still to read, or ``None`` when unknown."""
+
+        def line() -> str:
+            remaining = left()
+            more = "" if remaining is None else f" | left {remaining:,}"
+            return (
+                f"batches {counts['batches']:,}{more} | redriven {counts['batches_redriven']:,}"
+                f" | failed {counts['batches_failed']:,} | lost {counts['batches_lost']:,} | "
                 f"records invoked {counts['records_invoked']:,}"
             )
-        )
+
+        self.redraw(line)
 
     def redrive_summary(self, summary: RedriveSummary) -> None:
         verb = "listed" if summary.batches_listed else "redriven"
