@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 
 from streamflow.errors import RunnerConfigError
 from streamflow.runner._aws import AnySet, Backoff, is_transient, retrying
-from streamflow.runner._redrive_source import Item, _item
+from streamflow.runner._redrive_source import Item, ReadThrough, _item
 
 __all__ = ["DONE_TAG", "S3Source", "SourceCalls", "SqsSource"]
 
@@ -296,7 +296,7 @@ DONE_TAG = "streamflow-redriven"
 """The tag that marks an S3 object done (value ``true``)."""
 
 
-class S3Source:
+class S3Source(ReadThrough):
     """S3 objects of on-failure records (see the module docstring).
 
     Args:
@@ -319,7 +319,6 @@ class S3Source:
         self.key = key
         self.prefix = key == "" or key.endswith("/")
         self.calls = calls or direct_calls()
-        self.left: int | None = None
 
     def describe(self) -> str:
         return self.uri
@@ -401,17 +400,3 @@ class S3Source:
                 **extra,
             ),
         )
-
-    def release(self, item: Item) -> None:
-        """Nothing to do: an object not tagged done is read again next time."""
-
-    def close(self) -> None:
-        """Nothing to do: each object is tagged when its batch is done."""
-
-    def unreceived(self) -> int:
-        """None: every object under the prefix was listed."""
-        return 0
-
-    def remaining(self) -> int | None:
-        """Objects listed and not read yet (those tagged done included)."""
-        return self.left

@@ -31,6 +31,7 @@ __all__ = [
     "BatchInfo",
     "Item",
     "JsonLinesSource",
+    "ReadThrough",
     "Source",
     "batch_info",
     "is_queue_url",
@@ -218,7 +219,29 @@ def _item(where: str, text: str, token: Any, *, unwrap_sns: bool = False) -> Ite
     return Item(where, document, info=info, token=token, records=records)
 
 
-class JsonLinesSource:
+class ReadThrough:
+    """A source read through to its end (a file's lines, the objects under a prefix) whose
+    items are marked done as each is acknowledged: nothing to release, nothing to close,
+    nothing it could not receive; ``left`` counts the items not read yet."""
+
+    left: int | None = None
+
+    def release(self, item: Item) -> None:
+        """Nothing to do: an item not marked done is read again next time."""
+
+    def close(self) -> None:
+        """Nothing to do: each item is marked done when its batch is."""
+
+    def unreceived(self) -> int:
+        """None: every item was read."""
+        return 0
+
+    def remaining(self) -> int | None:
+        """Items not read yet (``None`` before the source was read)."""
+        return self.left
+
+
+class JsonLinesSource(ReadThrough):
     """A JSON Lines file of on-failure records, with a state file of the lines done.
 
     Args:
@@ -235,7 +258,6 @@ class JsonLinesSource:
         if not os.path.isfile(path):
             raise RunnerConfigError("source", f"{path}: no such file (nor an SQS queue URL)")
         self.done: dict[str, str] = self._read_state()
-        self.left: int | None = None
 
     def describe(self) -> str:
         return self.path
@@ -292,20 +314,6 @@ class JsonLinesSource:
         document = {"version": STATE_VERSION, "source": os.path.abspath(self.path)}
         document["done"] = dict(sorted(self.done.items(), key=lambda pair: int(pair[0])))
         _write_atomically(os.path.abspath(self.state_path), json.dumps(document, indent=1))
-
-    def release(self, item: Item) -> None:
-        """Nothing to do: a line not recorded as done is read again next time."""
-
-    def close(self) -> None:
-        """Nothing to do: the state file is written at each acknowledgement."""
-
-    def unreceived(self) -> int:
-        """None: every line of the file was read."""
-        return 0
-
-    def remaining(self) -> int | None:
-        """Lines not done and not read yet."""
-        return self.left
 
 
 def _digest(line: str) -> str:
