@@ -53,7 +53,16 @@ def test_tumbling_windows_and_parallel_batches_cannot_be_combined() -> None:
         RunnerConfig(table="t", tumbling_window=60, parallelization_factor=2)
 
 
-PYTHON_ONLY = {"handler", "streams_client", "dynamodb_client", "stop_event", "handle_signals"}
+PYTHON_ONLY = {
+    "handler",
+    "streams_client",
+    "dynamodb_client",
+    "sqs_client",
+    "sns_client",
+    "s3_client",
+    "stop_event",
+    "handle_signals",
+}
 """run()'s parameters that are not options: no flag, no check, not in the config."""
 
 

@@ -5,6 +5,7 @@ export`` alike."""
 from __future__ import annotations
 
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -60,12 +61,13 @@ def test_lambdas_own_notation_as_a_template_writes_it(project: Path) -> None:
 
 
 def test_lambdas_notation_with_a_folder(project: Path) -> None:
-    (project / "src" / "handlers").mkdir()
-    orders = project / "src" / "handlers" / "orders.py"
+    folder = f"handlers_{uuid.uuid4().hex[:8]}"  # not the example's handlers package
+    (project / "src" / folder).mkdir()
+    orders = project / "src" / folder / "orders.py"
     orders.write_text("def handle(event, context):\n    return 'orders'\n")
     sys.path.insert(0, str(project / "src"))
-    assert load_handler("handlers/orders.handle")({}, None) == "orders"  # type: ignore[operator]
-    assert load_handler("handlers.orders:handle")({}, None) == "orders"  # type: ignore[operator]
+    assert load_handler(f"{folder}/orders.handle")({}, None) == "orders"  # type: ignore[operator]
+    assert load_handler(f"{folder}.orders:handle")({}, None) == "orders"  # type: ignore[operator]
 
 
 def test_two_files_of_the_same_name_are_each_their_own(

@@ -167,3 +167,23 @@ def test_the_command_reads_an_s3_prefix(
                  "--region", "us-east-1", "--quiet"])  # fmt: skip
     assert code == 0
     assert all(_tags(failed["s3"], failed["bucket"], key) for key in failed["keys"])
+
+
+def test_objects_lambda_wrote_within_one_second_come_in_stream_order(
+    failed: dict[str, Any],
+) -> None:
+    handler, s3, bucket = failed["handler"], failed["s3"], failed["bucket"]
+    documents = [s3.get_object(Bucket=bucket, Key=key)["Body"].read() for key in failed["keys"]]
+    shard = json.loads(documents[0])["DDBStreamBatchInfo"]["shardId"]
+    second = f"other/aws/lambda/{uuid.uuid4()}/{shard}/2025/01/01/2025-01-01T12.00.00"
+    # Lambda's last UUID is random: here the later batch's key sorts first.
+    keys = [f"{second}-{uuid.UUID(lead * 8 + uuid.uuid4().hex[8:])}" for lead in "f0"]
+    for key, document in zip(keys, documents, strict=True):
+        s3.put_object(Bucket=bucket, Key=key, Body=document)
+    assert sorted(keys) == keys[::-1]
+    handler.fixed = True
+    handler.delivered.clear()
+    summary = redrive(handler, source=f"s3://{bucket}/other/", streams_client=failed["streams"],
+                      s3_client=s3, **QUIET)  # fmt: skip
+    assert handler.delivered == ["K1", "K2", "K5", "K6"]
+    assert (summary.batches_redriven, summary.exit_code) == (2, 0)

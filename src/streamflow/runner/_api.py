@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
 from streamflow.runner._config import OPTIONS, RunnerConfig, StartingPosition
+from streamflow.runner._destination import OnFailureDestination
 from streamflow.runner._engine import Engine
 from streamflow.runner._handler import FilterSpec, resolve_filters, resolve_handler
 from streamflow.runner._status import Reporter, RunSummary
@@ -45,6 +46,9 @@ def run(
     json_log: bool = False,
     streams_client: Any = None,
     dynamodb_client: Any = None,
+    sqs_client: Any = None,
+    sns_client: Any = None,
+    s3_client: Any = None,
     stop_event: threading.Event | None = None,
     handle_signals: bool = True,
 ) -> RunSummary:
@@ -88,8 +92,13 @@ def run(
             partition key always in order (ParallelizationFactor).
         tumbling_window: window length in seconds, 0 (off) to 900
             (TumblingWindowInSeconds).
-        on_failure: a JSON Lines file receiving Lambda's on-failure record for each
-            discarded batch (DestinationConfig.OnFailure).
+        on_failure: where Lambda's on-failure record of each discarded batch goes
+            (DestinationConfig.OnFailure): a JSON Lines file (appended); an SQS queue URL,
+            or ARN ``arn:aws:sqs:REGION:ACCOUNT:NAME`` (SendMessage); an SNS topic ARN
+            (Publish); or an S3 bucket, ``arn:aws:s3:::BUCKET`` or ``s3://BUCKET/PREFIX``
+            (PutObject of the record with the batch's event in ``payload``, under Lambda's
+            key ``aws/lambda/<mapping UUID>/<shardId>/...``). The checkpoint moves past
+            the discarded records only once the record is written.
         function_timeout: seconds an invocation may run, 1 to 900 (the function's
             Timeout): the context's ``get_remaining_time_in_millis()`` counts down from it,
             and an invocation still running at its end fails as Lambda's timeout does
@@ -105,6 +114,10 @@ def run(
         streams_client: a DynamoDB Streams client to use instead of making one.
         dynamodb_client: a DynamoDB client to find the table's stream with (without one,
             and with ``streams_client`` given, ListStreams is used).
+        sqs_client: an SQS client for an SQS ``on_failure`` destination, instead of making
+            one (with ``endpoint_url``, ``region`` or the ARN's Region, and ``profile``).
+        sns_client: the same for an SNS destination.
+        s3_client: the same for an S3 destination.
         stop_event: set it from another thread to stop after the batches in flight.
         handle_signals: on the main thread, SIGINT and SIGTERM stop the run after the
             batches in flight (a second one aborts).
@@ -115,7 +128,9 @@ def run(
     Raises:
         RunnerConfigError: an option out of range, or a handler that cannot be loaded.
         FilterValidationError: a filter pattern AWS would reject.
-        RunnerError: no such table, no stream, or an AWS error retrying cannot fix.
+        RunnerError: no such table, no stream, an AWS error retrying cannot fix, or an
+            on-failure destination that cannot be reached or written (the discarded
+            records are then not checkpointed past).
         OSError: the checkpoint or on-failure file cannot be written.
 
     Usage::
@@ -137,6 +152,9 @@ def run(
             endpoint_url=config.endpoint_url, region=config.region, profile=config.profile
         )
         dynamodb_client = dynamodb_client or made_dynamodb
+    on_failure_destination = OnFailureDestination.of(
+        config, handler=function, sqs_client=sqs_client, sns_client=sns_client, s3_client=s3_client
+    )
     engine = Engine(
         handler=function,
         matches=criteria.matches if criteria is not None and len(criteria) else None,
@@ -145,6 +163,7 @@ def run(
         dynamodb=dynamodb_client,
         reporter=Reporter(quiet=config.quiet, json_log=config.json_log),
         stop_event=stop_event,
+        on_failure=on_failure_destination,
     )
     with _signals(engine, enabled=handle_signals):
         return engine.run()

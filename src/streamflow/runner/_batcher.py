@@ -188,9 +188,13 @@ class ShardBuffer:
     @staticmethod
     def event(entries: Sequence[Entry]) -> dict[str, Any]:
         """A fresh ``{"Records": [...]}`` event of these records, decoded from their JSON."""
-        text = '{"Records":[' + ",".join(entry.payload or "null" for entry in entries) + "]}"
-        event: dict[str, Any] = json.loads(text)
+        event: dict[str, Any] = json.loads(ShardBuffer.event_json(entries))
         return event
+
+    @staticmethod
+    def event_json(entries: Sequence[Entry]) -> str:
+        """The ``{"Records": [...]}`` event of these records as compact JSON text."""
+        return '{"Records":[' + ",".join(entry.payload or "null" for entry in entries) + "]}"
 
     def pop_done(self) -> Entry | None:
         """Drop the done prefix; return its last entry (the new checkpoint), if any."""

@@ -192,10 +192,13 @@ class RunnerConfig:
     on_failure: str | None = field(
         default=None,
         metadata=option(
-            kind="path",
-            help="append Lambda's on-failure record of each discarded batch [DestinationConfig]",
+            kind="destination",
+            help="send Lambda's on-failure record of each discarded batch to FILE.jsonl "
+            "(appended), an SQS queue (URL or ARN), an SNS topic (ARN) or an S3 bucket "
+            "(arn:aws:s3:::BUCKET or s3://BUCKET/PREFIX, with the batch's event) "
+            "[DestinationConfig.OnFailure]",
             group=ESM,
-            metavar="FILE.jsonl",
+            metavar="DESTINATION",
             reported=True,
         ),
     )

@@ -12,6 +12,7 @@ from streamflow.errors import RunnerError
 from streamflow.runner._aws import AnySet, Backoff, Stopped, error_code, retrying
 from streamflow.runner._checkpoint import CheckpointStore, ShardCheckpoint
 from streamflow.runner._config import RunnerConfig, reported_options
+from streamflow.runner._destination import OnFailureDestination
 from streamflow.runner._discovery import (
     Shard,
     StreamDescription,
@@ -19,7 +20,7 @@ from streamflow.runner._discovery import (
     find_stream,
     ready_to_start,
 )
-from streamflow.runner._invoke import LambdaHandler, OnFailureLog
+from streamflow.runner._invoke import LambdaHandler
 from streamflow.runner._shard import ShardWorker
 from streamflow.runner._shared import ReadBudget, Shared, StartPosition
 from streamflow.runner._status import Reporter, RunSummary, Stats
@@ -42,6 +43,8 @@ class Engine:
         dynamodb: a DynamoDB client, used to find the table's latest stream (optional).
         reporter: where events go.
         stop_event: set it (from any thread) to stop after the batches in flight.
+        on_failure: where discarded batches' on-failure records go (by default, what
+            ``config.on_failure`` names, its client made when the run starts).
     """
 
     def __init__(
@@ -54,8 +57,12 @@ class Engine:
         dynamodb: Any,
         reporter: Reporter,
         stop_event: threading.Event | None = None,
+        on_failure: OnFailureDestination | None = None,
     ) -> None:
         self.handler = handler
+        if on_failure is None:
+            on_failure = OnFailureDestination.of(config, handler=handler)
+        self.on_failure = on_failure
         self.matches = matches
         self.config = config
         self.streams = streams
@@ -126,7 +133,8 @@ class Engine:
             What the run did.
 
         Raises:
-            RunnerError: the stream cannot be found or read.
+            RunnerError: the stream cannot be found or read, or the on-failure destination
+                cannot be reached or written (naming it).
             OSError: the checkpoint or on-failure file cannot be written.
         """
         config = self.config
@@ -142,6 +150,9 @@ class Engine:
             )
             description = describe_stream(
                 self.streams, arn, call=self._call("DescribeStream", attempts=_STARTUP_ATTEMPTS)
+            )
+            self.on_failure.open(
+                lambda operation, fn: self._call(operation, attempts=_STARTUP_ATTEMPTS)(fn)
             )
         except Stopped:  # a signal while the first calls were throttled: nothing was read
             self._report_stopping()
@@ -161,7 +172,7 @@ class Engine:
             matches=self.matches,
             partition_key=description.partition_key,
             checkpoints=checkpoints,
-            on_failure=OnFailureLog(config.on_failure),
+            on_failure=self.on_failure,
             reporter=self.reporter,
             stats=self.stats,
             budget=ReadBudget(config.max_records) if config.max_records else None,

@@ -78,6 +78,7 @@ def load_handler(spec: str) -> object:
 def _import_module(module_name: str) -> Any:
     if os.getcwd() not in sys.path and "" not in sys.path:
         sys.path.insert(0, os.getcwd())
+    importlib.invalidate_caches()  # a module written since the last import is found too
     try:
         return importlib.import_module(module_name)
     except ModuleNotFoundError as exc:

@@ -305,7 +305,9 @@ def _iso_seconds(epoch: float) -> str:
 class OnFailureLog:
     """Appends on-failure records to a JSON Lines file, one durable line each (flushed and
     synced before the shard's checkpoint moves past the records). ``None`` discards them,
-    as Lambda does without a destination."""
+    as Lambda does without a destination. A run's ``--on-failure`` may also name an SQS
+    queue, an SNS topic or an S3 bucket: :class:`~._destination.OnFailureDestination`
+    writes to any of them, and to a file through this class."""
 
     def __init__(self, path: str | None) -> None:
         self.path = path

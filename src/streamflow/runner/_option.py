@@ -15,10 +15,13 @@ from dataclasses import dataclass, fields, replace
 from typing import Any, Literal
 
 from streamflow.errors import RunnerConfigError
+from streamflow.runner._destination import parse_destination
 
 __all__ = ["Kind", "Option", "Rule", "declared", "option"]
 
-Kind = Literal["name", "text", "int", "seconds", "choice", "switch", "path", "filters"]
+Kind = Literal[
+    "name", "text", "int", "seconds", "choice", "switch", "path", "destination", "filters"
+]
 """What an option holds, which decides its check and its command-line argument:
 
 - ``name``: a required, non-empty text (``--table NAME``);
@@ -28,6 +31,8 @@ Kind = Literal["name", "text", "int", "seconds", "choice", "switch", "path", "fi
 - ``choice``: one of ``choices``;
 - ``switch``: ``True`` or ``False``, a flag without a value on the command line;
 - ``path``: a file in an existing directory, or ``None``;
+- ``destination``: where on-failure records go, or ``None``: a ``path``, an SQS queue URL or
+  ARN, an SNS topic ARN, or an S3 bucket (see ``_destination.parse_destination``);
 - ``filters``: filters, given on the command line as JSON files (repeatable) and checked by
   :func:`~streamflow.runner.run` when it reads them.
 """
@@ -115,6 +120,8 @@ class Option:
             raise RunnerConfigError(name, "must be True or False")
         elif kind == "path":
             _file_path(name, value)
+        elif kind == "destination":
+            _destination(name, value)
         reason = self.rule(value, self, config) if self.rule is not None else None
         if reason is not None:
             raise RunnerConfigError(name, reason)
@@ -146,6 +153,15 @@ def _file_path(option: str, value: object) -> None:
         raise RunnerConfigError(option, f"the directory {folder} does not exist")
     if os.path.isdir(value):
         raise RunnerConfigError(option, f"{value} is a directory, not a file")
+
+
+def _destination(option: str, value: object) -> None:
+    try:
+        destination = parse_destination(value)
+    except ValueError as exc:
+        raise RunnerConfigError(option, str(exc)) from None
+    if destination.kind == "file":
+        _file_path(option, value)
 
 
 def _int_range(option: str, value: object, low: int, high: int) -> None:

@@ -31,6 +31,7 @@ from streamflow.errors import RunnerError
 from streamflow.runner._aws import AnySet, Stopped, error_code
 from streamflow.runner._batcher import Entry
 from streamflow.runner._checkpoint import CheckpointStore
+from streamflow.runner._destination import OnFailureDestination
 from streamflow.runner._engine import _as_runner_error, _is_botocore_error
 from streamflow.runner._invoke import OnFailureLog
 from streamflow.runner._reader import _compact
@@ -132,8 +133,9 @@ def redrive(
         max_retries: retries of a failing batch, -1 (until stopped) to 10000; then it
             stays in its source.
         function_timeout: seconds an invocation may run, 1 to 900.
-        on_failure: a JSON Lines file receiving an on-failure record for each batch that
-            fails again.
+        on_failure: where the on-failure record of each batch that fails again goes, as
+            for :func:`~streamflow.runner.run`: a JSON Lines file, an SQS queue (URL or
+            ARN), an SNS topic ARN or an S3 bucket (the batch also stays in its source).
         state: the state file of a JSON Lines source (default: ``source + ".state.json"``).
         lost: a JSON Lines file receiving each batch's ranges of records no longer in the
             stream; without it, such a batch is never acknowledged.
@@ -264,7 +266,7 @@ class Redrive:
         self.stats = Stats()
         self.counts = dict.fromkeys(_BATCH_COUNTS, 0)
         self.invoker = Invoker(handler, timeout=config.function_timeout)
-        self.on_failure = OnFailureLog(config.on_failure)
+        self.on_failure = OnFailureDestination.of(config, handler=handler)
         self.lost = OnFailureLog(config.lost)
         self._shared: dict[str, Shared] = {}
 

@@ -21,6 +21,8 @@ errors are waited out with the runner's backoff and reported as ``throttled`` ev
 
 from __future__ import annotations
 
+import itertools
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -292,6 +294,24 @@ class SqsSource:
         return None if self._visible is None else max(0, self._visible - self._received_since)
 
 
+_LAMBDA_KEY = re.compile(r"(.*/\d{4}-\d{2}-\d{2}T\d{2}\.\d{2}\.\d{2})-[0-9A-Fa-f-]{36}")
+"""Lambda's key of an S3 destination's object, ``.../<shardId>/YYYY/MM/DD/`` then
+``YYYY-MM-DDTHH.MM.SS-<UUID>``: the UUID is random, so key order is not write order within
+one second."""
+
+
+def _same_second(key: str) -> str:
+    """The key without its random UUID, for a key in Lambda's form (a shard and a second);
+    the key itself otherwise."""
+    match = _LAMBDA_KEY.fullmatch(key)
+    return match.group(1) if match else key
+
+
+def _stream_order(item: Item) -> tuple[int, int]:
+    """Batches in the order of their first sequence number; malformed ones after them."""
+    return (0, int(item.info.start)) if item.info is not None else (1, 0)
+
+
 DONE_TAG = "streamflow-redriven"
 """The tag that marks an S3 object done (value ``true``)."""
 
@@ -357,7 +377,9 @@ class S3Source(ReadThrough):
         return response["Body"].read(), version if version and version != "null" else None
 
     def items(self) -> Iterator[Item]:
-        """Each object not tagged done, in key order (one record per object).
+        """Each object not tagged done (one record per object), in key order, except that
+        the objects Lambda wrote for one shard within one second (their keys differ only in
+        the random UUID at the end) come in the order of their batches' sequence numbers.
 
         Raises:
             Stopped: a stop was requested while a throttled call was waited out.
@@ -366,19 +388,28 @@ class S3Source(ReadThrough):
         """
         keys = list(self._keys())
         self.left = len(keys)
-        for key in keys:
-            self.left -= 1
-            body, version = self.calls.read("GetObject", partial(self._get, key))
-            tags = self._tags(key, version)
-            if any(tag.get("Key") == DONE_TAG and tag.get("Value") == "true" for tag in tags):
-                continue
-            where = f"s3://{self.bucket}/{key}"
-            try:
-                text = body.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                yield Item(where, problem=f"not UTF-8 text: {exc}", token=(key, version, tags))
-                continue
-            yield _item(where, text, (key, version, tags))
+        for _, group in itertools.groupby(keys, key=_same_second):
+            read = []
+            for key in group:
+                self.left -= 1
+                item = self._read(key)
+                if item is not None:
+                    read.append(item)
+            read.sort(key=_stream_order)  # stable: malformed ones stay in key order, last
+            yield from read
+
+    def _read(self, key: str) -> Item | None:
+        """The object's item, or ``None`` when it is tagged done."""
+        body, version = self.calls.read("GetObject", partial(self._get, key))
+        tags = self._tags(key, version)
+        if any(tag.get("Key") == DONE_TAG and tag.get("Value") == "true" for tag in tags):
+            return None
+        where = f"s3://{self.bucket}/{key}"
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return Item(where, problem=f"not UTF-8 text: {exc}", token=(key, version, tags))
+        return _item(where, text, (key, version, tags))
 
     def ack(self, item: Item) -> None:
         """Tag the object (the version read) ``streamflow-redriven=true``, keeping its

@@ -4,8 +4,8 @@ As the event source mapping does: a failed batch is retried after a pause (doubl
 ``retry_base`` up to ``retry_cap``) until it has failed more than ``max_retries`` times
 (MaximumRetryAttempts); records older than ``max_record_age`` (MaximumRecordAgeInSeconds)
 are given up before an invocation. Records given up are *discarded*: Lambda's on-failure
-record goes to the ``--on-failure`` file, the discard is counted and reported, and the
-lane counts afresh for the record after them.
+record goes to the ``--on-failure`` destination (see :mod:`._destination`), the discard is
+counted and reported, and the lane counts afresh for the record after them.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from streamflow.runner._batcher import DONE, Entry, Lane
+from streamflow.runner._batcher import DONE, Entry, Lane, ShardBuffer
 from streamflow.runner._invoke import Condition, on_failure_record
 
 if TYPE_CHECKING:
@@ -27,7 +27,8 @@ class Retries:
     """The retry and discard rules of one shard's lanes.
 
     Args:
-        shared: what the run's workers share (settings, on-failure file, stats, reporter).
+        shared: what the run's workers share (settings, on-failure destination, stats,
+            reporter).
         shard_id: the shard whose records these are.
     """
 
@@ -78,8 +79,17 @@ class Retries:
         return bool(expired)
 
     def discard(self, entries: list[Entry], condition: Condition, lane: Lane) -> None:
-        """Give up on ``entries``: write Lambda's on-failure record, mark them done, report."""
+        """Give up on ``entries``: send Lambda's on-failure record to the destination, then
+        mark them done (so the checkpoint moves past them only once the record is written),
+        report.
+
+        Raises:
+            RunnerError: the destination cannot be written; the entries stay undone.
+            Stopped: the run stopped while the destination's errors were waited out.
+            OSError: the on-failure file cannot be written.
+        """
         shared = self.shared
+        shard_id = self.shard_id
         shared.on_failure.write(
             on_failure_record(
                 condition=condition,
@@ -94,7 +104,9 @@ class Retries:
                 first_created=entries[0].created,
                 last_created=entries[-1].created,
                 batch_size=len(entries),
-            )
+            ),
+            event=ShardBuffer.event_json(entries),
+            call=lambda operation, fn: shared.call(operation, fn, shard_id=shard_id),
         )
         for entry in entries:
             entry.state = DONE
@@ -106,5 +118,5 @@ class Retries:
             records=len(entries),
             first=entries[0].text,
             last=entries[-1].text,
-            to=shared.on_failure.path,
+            to=shared.on_failure.target,
         )

@@ -9,7 +9,7 @@ The loop, as an event source mapping runs it for one shard:
    parallelization factor is above 1, collecting each lane's result as it comes; then apply
    Lambda's response rules: success, partial failure (retry from the lowest failed record),
    failure (bisect, or retry with backoff until MaximumRetryAttempts, then discard to the
-   on-failure file: see :mod:`._retry`);
+   on-failure destination: see :mod:`._retry`);
 4. checkpoint the done prefix of the buffer, durably, after every completed batch;
 5. once the shard is closed and drained, close its tumbling window and report it finished,
    so that its children may start.
@@ -97,20 +97,24 @@ class ShardWorker:
         """The thread's body: loop until the shard is finished or the run stops."""
         shared, reader = self.shared, self.reader
         try:
-            reader.open()
-            while not shared.should_stop():
-                self._collect()
-                now = time.monotonic()
-                if reader.can_read(len(self.buffer) < self.capacity) and now >= reader.next_poll:
-                    self._add(reader.read(now))
-                self._dispatch()
-                self._update_busy()
-                if reader.ended and not self.busy and not self.window.is_open:
-                    self._finish()
-                    return
-                self._sleep()
-            self._drain()
-        except Stopped:
+            try:
+                reader.open()
+                while not shared.should_stop():
+                    self._collect()
+                    now = time.monotonic()
+                    if (
+                        reader.can_read(len(self.buffer) < self.capacity)
+                        and now >= reader.next_poll
+                    ):
+                        self._add(reader.read(now))
+                    self._dispatch()
+                    self._update_busy()
+                    if reader.ended and not self.busy and not self.window.is_open:
+                        self._finish()
+                        return
+                    self._sleep()
+            except Stopped:
+                pass
             self._drain()
         except BaseException as exc:
             shared.fatal = shared.fatal or exc
@@ -161,11 +165,16 @@ class ShardWorker:
         self.shared.reporter.shard_finished(self.shard.shard_id)
 
     def _drain(self) -> None:
-        """Stopping: let the batches in flight complete and checkpoint; start nothing new."""
+        """Stopping: let the batches in flight complete and checkpoint; start nothing new.
+        A batch whose discard was stopped while its on-failure destination's errors were
+        waited out stays undone (not checkpointed past)."""
         for batch, invocation in list(self.inflight.values()):
             invocation.wait()  # until its timeout at most
             del self.inflight[batch.lane.index]
-            self._complete(batch, *invocation.result())
+            try:
+                self._complete(batch, *invocation.result())
+            except Stopped:
+                continue
 
     # --- invoking ----------------------------------------------------------------------------
 

@@ -6,16 +6,18 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from streamflow.runner._aws import error_code
+from streamflow.runner._aws import AnySet, Backoff, error_code, retrying
 from streamflow.runner._checkpoint import CheckpointStore
 from streamflow.runner._config import RunnerConfig
-from streamflow.runner._invoke import OnFailureLog
+from streamflow.runner._destination import OnFailureDestination
 from streamflow.runner._status import Reporter, Stats
 from streamflow.runner._timeout import Invoker
 
 __all__ = ["ReadBudget", "Shared", "StartPosition"]
+
+T = TypeVar("T")
 
 
 class ReadBudget:
@@ -46,7 +48,7 @@ class Shared:
     matches: Callable[[Any], bool] | None
     partition_key: str | None
     checkpoints: CheckpointStore
-    on_failure: OnFailureLog
+    on_failure: OnFailureDestination
     reporter: Reporter
     stats: Stats
     budget: ReadBudget | None
@@ -72,6 +74,21 @@ class Shared:
             )
 
         return report
+
+    def call(self, operation: str, fn: Callable[[], T], *, shard_id: str | None = None) -> T:
+        """One AWS call of a worker, transient errors waited out with the run's throttling
+        backoff, counted and reported, until a stop is requested or the run is stopping.
+
+        Raises:
+            Stopped: a stop while an error is waited out.
+            Exception: an error that is not transient.
+        """
+        return retrying(
+            fn,
+            stop=AnySet(self.stopping, self.requested),
+            backoff=Backoff(self.config.throttle_base, self.config.throttle_cap),
+            on_retry=self.on_retry(operation, shard_id),
+        )
 
 
 @dataclass(frozen=True, slots=True)
