@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from streamflow.runner._config import OPTIONS, RunnerConfig, StartingPosition
 from streamflow.runner._destination import OnFailureDestination
 from streamflow.runner._engine import Engine
-from streamflow.runner._handler import FilterSpec, resolve_filters, resolve_handler
+from streamflow.runner._handler import FilterSpec, resolve_run
 from streamflow.runner._status import Reporter, RunSummary
 
 if TYPE_CHECKING:
@@ -143,8 +143,7 @@ def run(
     """
     arguments = locals()  # the parameters only: nothing else is assigned yet
     config = RunnerConfig(**{name: arguments[name] for name in OPTIONS})  # checks them
-    function, implied = resolve_handler(handler)
-    criteria = resolve_filters(config.filters) if config.filters is not None else implied
+    function, matches = resolve_run(handler, config.filters)
     if streams_client is None:
         from streamflow.runner._aws import make_clients
 
@@ -157,7 +156,7 @@ def run(
     )
     engine = Engine(
         handler=function,
-        matches=criteria.matches if criteria is not None and len(criteria) else None,
+        matches=matches,
         config=config,
         streams=streams_client,
         dynamodb=dynamodb_client,

@@ -9,7 +9,7 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Union
 
 from streamflow.errors import RunnerConfigError
@@ -18,7 +18,14 @@ from streamflow.runner._invoke import LambdaHandler
 if TYPE_CHECKING:
     from streamflow.filters import Filter, FilterCriteria
 
-__all__ = ["FilterSpec", "load_filter_file", "load_handler", "resolve_filters", "resolve_handler"]
+__all__ = [
+    "FilterSpec",
+    "load_filter_file",
+    "load_handler",
+    "resolve_filters",
+    "resolve_handler",
+    "resolve_run",
+]
 
 FilterSpec = Union["Filter", "FilterCriteria", Mapping[str, Any], str]
 """A filter as the runner accepts it: a Filter, a FilterCriteria, or a pattern (dict or JSON
@@ -175,6 +182,22 @@ def resolve_handler(target: object) -> tuple[LambdaHandler, FilterCriteria | Non
     except ValueError:  # no signature (some builtins): trust it
         pass
     return target, None
+
+
+def resolve_run(
+    target: object, filters: FilterSpec | Sequence[FilterSpec] | None
+) -> tuple[LambdaHandler, Callable[[Any], bool] | None]:
+    """The function to invoke, and the verdict on a raw record of the filters that apply:
+    ``filters`` when given, else a Router's own; ``None`` when none applies (every record
+    is delivered).
+
+    Raises:
+        RunnerConfigError: the target cannot be loaded or invoked (:func:`resolve_handler`).
+        FilterValidationError: a pattern AWS would reject, or more than 10 filters.
+    """
+    function, implied = resolve_handler(target)
+    criteria = resolve_filters(filters) if filters is not None else implied
+    return function, criteria.matches if criteria is not None and len(criteria) else None
 
 
 def resolve_filters(filters: FilterSpec | Sequence[FilterSpec] | None) -> FilterCriteria | None:

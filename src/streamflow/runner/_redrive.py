@@ -175,12 +175,11 @@ def redrive(
     arguments = locals()  # the parameters only: nothing else is assigned yet
     config = RedriveConfig(**{name: arguments[name] for name in REDRIVE_OPTIONS})  # checks
     from streamflow.runner._api import _signals
-    from streamflow.runner._handler import resolve_filters, resolve_handler
+    from streamflow.runner._handler import resolve_run
 
-    function, implied = resolve_handler(handler)
-    criteria = resolve_filters(config.filters) if config.filters is not None else implied
+    function, matches = resolve_run(handler, config.filters)  # checks the filters either way
     if config.no_filter:
-        criteria = None
+        matches = None
     queue, bucket = is_queue_url(config.source), is_s3_uri(config.source)
     # A file is checked before any client is made (no Region needed to say it is missing).
     feed: Source | None = None
@@ -219,7 +218,7 @@ def redrive(
     assert feed is not None
     driver = Redrive(
         handler=function,
-        matches=criteria.matches if criteria is not None and len(criteria) else None,
+        matches=matches,
         config=config,
         source=feed,
         streams=streams_client,
