@@ -173,6 +173,7 @@ def test_writes_and_parameters(workdir: pathlib.Path, capsys: pytest.CaptureFixt
         (["--template", "t.json", "--writes", "list.json"], "--writes: list.json must hold"),
         (["--template", "t.json", "--ignore", "SF999"], "--ignore: no such code: SF999"),
         (["--template", "t.json", "--region", "eu-west-1"], "--region: only applies with"),
+        (["--template", "t.json", "--table", "Scores"], "--table: only applies with"),
         (["--template", "t.json", "--filter", "bad.json"], "--filter: bad.json is not valid"),
         (["--template", "t.json", "--filter", "invalid.json"], "--filter: invalid filter"),
         (["--function-name", "f", "--parameter", "A=1"], "--parameter: only applies with"),

@@ -94,6 +94,7 @@ def check_live(
     *,
     function_name: str,
     mapping: str | None = None,
+    table: str | None = None,
     region: str | None = None,
     profile: str | None = None,
     endpoint_url: str | None = None,
@@ -108,13 +109,18 @@ def check_live(
     data streams that Kinesis Data Streams for DynamoDB writes to.
 
     Reads them with ``ListEventSourceMappings``, ``GetFunctionConfiguration``,
-    ``DescribeTable`` and (Kinesis) ``DescribeStreamSummary``; IAM is not read: SF005 needs
+    ``DescribeTable`` and, for a Kinesis stream, ``DescribeStreamSummary`` and the table
+    that writes to it: the one whose ``DescribeKinesisStreamingDestination`` names the
+    stream, among (at most 500 of) the tables ``ListTables`` gives in the stream's Region, or
+    ``table``. A refused search is reported (SF022), not raised. IAM is not read: SF005 needs
     ``writes=`` here.
 
     Args:
         target: a Router, a handler function, or a ``module:attribute`` spec.
         function_name: the function's name or ARN.
         mapping: the UUID of one mapping to check (default: all of the function's).
+        table: the table (name or ARN) that writes to the Kinesis stream of the mapping(s)
+            checked, instead of a search of the stream's Region.
         region: the AWS Region (default: the environment's).
         profile: a named AWS profile.
         endpoint_url: another endpoint for Lambda, DynamoDB and Kinesis (a local one).
@@ -129,8 +135,9 @@ def check_live(
         The findings, errors first.
 
     Raises:
-        CheckError: no such function or mapping, a bad profile or Region, or a
-            handler that cannot be loaded; or (``option`` ``None``) AWS refused a call
+        CheckError: no such function or mapping, a bad profile or Region, a handler that
+            cannot be loaded, or a ``table`` that does not exist or does not stream to a
+            checked mapping's Kinesis stream; or (``option`` ``None``) AWS refused a call
             (access denied, bad credentials, no endpoint).
 
     Usage::
@@ -149,17 +156,21 @@ def check_live(
         kinesis_client=kinesis_client,
     )
     return findings_of(
-        code, live_candidates(target, clients, function_name, mapping), writes, ignore
+        code, live_candidates(target, clients, function_name, mapping, table), writes, ignore
     )
 
 
 def live_candidates(
-    target: object, clients: Clients, function_name: str, mapping: str | None
+    target: object,
+    clients: Clients,
+    function_name: str,
+    mapping: str | None,
+    table: str | None = None,
 ) -> list[Candidate]:
     """The function's mappings to check (see :func:`check_live`)."""
     from streamflow.check._live import live_mappings
 
-    found, skipped = live_mappings(clients, function_name)
+    found, skipped = live_mappings(clients, function_name, mapping=mapping, table=table)
     return _choose(found, skipped, mapping, target, f"function {function_name}", "function_name")
 
 

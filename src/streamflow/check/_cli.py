@@ -32,6 +32,7 @@ _FLAGS = {
     "profile": "--profile",
     "region": "--region",
     "endpoint_url": "--endpoint-url",
+    "table": "--table",
 }
 
 
@@ -105,6 +106,12 @@ def add_check_command(subparsers: Any) -> None:
     aws.add_argument("--region", metavar="R", help="the AWS Region")
     aws.add_argument("--profile", metavar="P", help="a named AWS profile")
     aws.add_argument("--endpoint-url", metavar="URL", help="a local endpoint")
+    aws.add_argument(
+        "--table",
+        metavar="NAME",
+        help="the table that writes to the Kinesis stream a mapping reads (default: the one "
+        "found among the stream's Region's tables)",
+    )
     command.set_defaults(run=check_command)
 
 
@@ -152,7 +159,7 @@ def _run(args: argparse.Namespace) -> tuple[list[Finding], list[str]]:
     from streamflow.runner._handler import load_filter_file
 
     if args.function_name is None:
-        for flag in ("region", "profile", "endpoint_url"):
+        for flag in ("region", "profile", "endpoint_url", "table"):
             if getattr(args, flag) is not None:
                 raise _refused(flag, "only applies with --function-name")
     elif args.parameter:
@@ -169,7 +176,9 @@ def _run(args: argparse.Namespace) -> tuple[list[Finding], list[str]]:
         chosen = template_candidates(args.handler, args.template, args.mapping, parameters)
     else:
         clients = Clients(region=args.region, profile=args.profile, endpoint_url=args.endpoint_url)
-        chosen = live_candidates(args.handler, clients, args.function_name, args.mapping)
+        chosen = live_candidates(
+            args.handler, clients, args.function_name, args.mapping, args.table
+        )
     checked = [candidate.deployed.id for candidate in chosen]
     return findings_of(code, chosen, writes, ignore), checked
 

@@ -91,9 +91,7 @@ def compare(
             f"{kinesis.untied}, so nothing shows that its records are a table's changes; the "
             "checks that need the table (its keys in example records, the function's writes "
             "to it) were skipped",
-            f"KinesisStreamSpecification: {{StreamArn: !GetAtt {kinesis.name}.Arn}} on the "
-            "table whose changes the routes handle (or, for a table of another stack, check "
-            "the deployed function with --function-name)",
+            kinesis.untied_fix or "make the table whose changes the routes handle stream to it",
         )
     out.extend(filter_findings(code, mapping, writes=writes))
     if table is not None and isinstance(table.view_type, str) and table.keys is not None:

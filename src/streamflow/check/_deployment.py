@@ -77,17 +77,20 @@ class KinesisInfo(Value):
         name: its logical id in a template, or its name.
         retention: how long it keeps a record, in seconds; ``None`` when not known (Kinesis
             keeps 24 hours by default, up to 365 days).
-        untied: why no table of the template can be tied to it (SF025), or ``None``.
+        untied: why no table can be tied to it (SF025): none of the template names it, or
+            (live) none of its Region streams to it; ``None`` when one is.
+        untied_fix: what ties a table to it, with ``untied``.
         problem: why the stream is not usable (live: it does not exist, or is being
             deleted), or ``None``.
         fix: what makes it usable, with ``problem``.
     """
 
-    __slots__ = ("fix", "name", "problem", "retention", "untied")
-    _order = ("name", "retention", "untied", "problem", "fix")
+    __slots__ = ("fix", "name", "problem", "retention", "untied", "untied_fix")
+    _order = ("name", "retention", "untied", "untied_fix", "problem", "fix")
     name: str
     retention: int | None
     untied: str | None
+    untied_fix: str | None
     problem: str | None
     fix: str | None
 

@@ -61,7 +61,7 @@ RULES: dict[str, Rule] = {
         Rule("SF022", "warning", "something could not be checked"),
         Rule("SF023", "error", "a Kinesis mapping's filters are written for a DynamoDB stream"),
         Rule("SF024", "error", "a route filters on a field a Kinesis record lacks"),
-        Rule("SF025", "warning", "no table of the template writes to the Kinesis stream"),
+        Rule("SF025", "warning", "no table writes to the Kinesis stream"),
     )
 }
 """Every check, by code."""

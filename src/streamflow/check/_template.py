@@ -239,13 +239,18 @@ class _StackReader:
                 for spec in specifications
             ):
                 table = TableInfo(logical_id, _KINESIS_VIEW, _keys(properties), None, None)
-                return KinesisInfo(name, retention, None, None, None), table, logical_id
+                return KinesisInfo(name, retention, None, None, None, None), table, logical_id
         shown = f"Kinesis stream {name}" + ("" if kind == "id" else " (not in the template)")
         untied = (
             f"no table of the template writes to {shown}: no KinesisStreamSpecification."
             "StreamArn names it"
         )
-        info = KinesisInfo(name, retention, untied, None, None)
+        tie = (
+            f"KinesisStreamSpecification: {{StreamArn: !GetAtt {name}.Arn}} on the table whose "
+            "changes the routes handle (or, for a table of another stack, check the deployed "
+            "function with --function-name)"
+        )
+        info = KinesisInfo(name, retention, untied, tie, None, None)
         return info, Unknown(f"no table writes to {shown}"), None
 
     # --- the table -----------------------------------------------------------------------------
