@@ -232,6 +232,27 @@ def test_records_are_immutable_equal_hashable_and_picklable() -> None:
         StreamRecord()
 
 
+@pytest.mark.parametrize("numbers", ["auto", "decimal"])
+def test_every_way_of_reading_makes_an_exact_immutable_record(numbers: Any) -> None:
+    """Records are filled in on a plain draft that then takes StreamRecord's class: whatever
+    the path, what comes out is a StreamRecord, no other class, and refuses assignment."""
+    event = testing.event(testing.insert({"PK": "USER#7", "SK": 3, "n": 1}))
+    kinesis = testing.event(testing.insert({"PK": "USER#7", "SK": 3, "n": 1}), source="kinesis")
+    [raw] = event["Records"]
+    made = [
+        *parse_event(event, numbers=numbers),
+        *parse_event(kinesis, numbers=numbers),
+        StreamRecord.from_lambda(raw, numbers=numbers),
+        pickle.loads(pickle.dumps(parse_event(event, numbers=numbers)[0])),
+    ]
+    for record in made:
+        assert type(record) is StreamRecord
+        assert record.keys == {"PK": "USER#7", "SK": Decimal(3) if numbers == "decimal" else 3}
+        assert type(record.new_value("n")) is (Decimal if numbers == "decimal" else int)
+        with pytest.raises(AttributeError, match="immutable"):
+            record.index = 1  # type: ignore[misc]
+
+
 def test_raw_is_what_lambda_delivered() -> None:
     event = testing.event(testing.insert(ITEM))
     record = parse_event(event)[0]

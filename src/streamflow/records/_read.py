@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from streamflow.codec._decode import decode_or_none, decoder_for
 from streamflow.codec._wire import MAX_NESTING_DEPTH, shown
 from streamflow.errors import RecordShapeError
-from streamflow.records._record import _EVENT_NAMES, StreamRecord, _new_record, _set_fields
+from streamflow.records._record import _EVENT_NAMES, StreamRecord, _Draft
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (a cold-start cost)
 if TYPE_CHECKING:
@@ -189,17 +189,20 @@ def _make(
         )
     ):
         _diagnose(change, index, kinesis)
-    fields = {
-        "raw": raw,
-        "change": change,
-        "_ddb": ddb,
-        "event_id": event_id,
-        "event_name": event_name,
-        "sequence_number": sequence,
-        "index": index,
-    }
+    # The record's fields are set on a plain _Draft, which then becomes the StreamRecord by
+    # taking its class: 0.07 to 0.22 us per record less than building the instance dict
+    # and setting it whole (CPython 3.10 to 3.13); make bench, 3.11: keys and one attribute
+    # 2.02 -> 1.80 us (-11%), router 2.26 -> 2.07 us (-9%).
+    draft: Any = _Draft()
+    draft.raw = raw
+    draft.change = change
+    draft._ddb = ddb
+    draft.event_id = event_id
+    draft.event_name = event_name
+    draft.sequence_number = sequence
+    draft.index = index
     if numbers != "auto":
-        fields["_numbers"] = numbers
+        draft._numbers = numbers
     # Nearly every handler reads the keys, one or two plain values: decoding them now costs
     # less than a first read would. Malformed keys are left to raise on that first read.
     # Keys are scalars, and nearly always strings: those are taken here without a call.
@@ -210,12 +213,12 @@ def _make(
         else:
             decoded = decode_or_none(keys, numbers)
             if decoded is not None:
-                fields["keys"] = decoded
+                draft.keys = decoded
             break
     else:
-        fields["keys"] = texts
-    record = _new_record(StreamRecord)
-    _set_fields(record, fields)
+        draft.keys = texts
+    draft.__class__ = StreamRecord
+    record: StreamRecord = draft
     return record
 
 

@@ -529,10 +529,10 @@ class StreamRecord:
         return from_item(model, image)
 
 
-# StreamRecord refuses attribute assignment; records are made by setting the instance dict
-# whole, in one call, through the descriptor that object.__setattr__ would use.
-_new_record = object.__new__
-_set_fields = StreamRecord.__dict__["__dict__"].__set__
+class _Draft:
+    """A record being made. StreamRecord refuses attribute assignment, so ``records._read``
+    sets a new record's fields on a plain ``_Draft`` and then assigns its class, which makes
+    it the StreamRecord (the two classes have the same layout; CPython checks it)."""
 
 
 def _same(a: Any, b: Any) -> bool:
