@@ -233,7 +233,7 @@ def test_the_readme_handler_building_and_running_a_batch_loads_no_costly_module(
         "import sys, io, contextlib\n"
         "before = set(sys.modules)\n" + _readme_handler_run() + "new = set(sys.modules) - before\n"
         "print(','.join(sorted(new & {'typing', 'json', 're', 'inspect', 'dataclasses',"
-        " 'logging', 'asyncio', 'boto3'})))\n"
+        " 'logging', 'asyncio', 'boto3', 'datetime'})))\n"
     )
     assert _printed_by(code) == ""
 

@@ -344,6 +344,42 @@ def test_creation_time_out_of_range_is_a_record_shape_error(stamp: Any) -> None:
     assert info.value.field == "dynamodb.ApproximateCreationDateTime"
 
 
+@pytest.mark.parametrize(
+    ("source", "stamp", "epoch"),
+    [
+        ("lambda", 1764148800, 1764148800.0),
+        ("lambda", 1764148800.5, 1764148800.5),
+        ("kinesis", 1764148800123, 1764148800.123),  # milliseconds
+        ("kinesis", 1764148800123456, 1764148800.123456),  # microseconds
+    ],
+)
+def test_the_creation_epoch_is_the_creation_time_as_a_number(
+    source: str, stamp: float, epoch: float
+) -> None:
+    if source == "lambda":
+        raw = testing.records(testing.insert(ITEM))[0]
+        raw["dynamodb"]["ApproximateCreationDateTime"] = stamp
+        record = StreamRecord.from_lambda(raw)
+    else:
+        [record] = parse_event(
+            _kinesis_event(testing.records(testing.insert(ITEM))[0], stamp=stamp)
+        )
+    assert record.approximate_creation_epoch == pytest.approx(epoch, abs=1e-6)
+    assert record.approximate_creation_time.timestamp() == pytest.approx(epoch, abs=1e-6)
+
+
+@pytest.mark.parametrize("stamp", [-62_135_596_801, 253_402_300_800, float("nan"), 10**400])
+def test_a_creation_epoch_no_datetime_can_show_is_out_of_range(stamp: Any) -> None:
+    raw = testing.records(testing.insert(ITEM))[0]
+    raw["dynamodb"]["ApproximateCreationDateTime"] = stamp
+    record = StreamRecord.from_lambda(raw)
+    for read in ("approximate_creation_epoch", "approximate_creation_time"):
+        with pytest.raises(RecordShapeError, match="out of range"):
+            getattr(record, read)
+    raw["dynamodb"]["ApproximateCreationDateTime"] = 253_402_300_799  # the last second shown
+    assert StreamRecord.from_lambda(raw).approximate_creation_time.year == 9999
+
+
 def test_records_without_a_stream_arn_are_still_hashable() -> None:
     raw = testing.records(testing.insert({"PK": "a", "SK": "b"}))[0]
     del raw["eventSourceARN"]

@@ -339,8 +339,11 @@ class StreamRecord:
         return self._field(self._ddb, "SizeBytes", "dynamodb.SizeBytes", int)
 
     @_cached
-    def approximate_creation_time(self) -> _dt.datetime:
-        """When the change happened, as an aware UTC datetime (rounded down by AWS)."""
+    def approximate_creation_epoch(self) -> float:
+        """When the change happened, in seconds since the epoch (UTC), as AWS gives it:
+        rounded down to the second in a DynamoDB stream, to the millisecond or microsecond
+        through Kinesis. :attr:`approximate_creation_time` as a number, without importing
+        ``datetime`` (a metric such as the iterator age needs only this)."""
         path = "dynamodb.ApproximateCreationDateTime"
         value = self._ddb.get("ApproximateCreationDateTime", _MISSING)
         if value is _MISSING:
@@ -354,13 +357,20 @@ class StreamRecord:
             )
         try:
             seconds = float(value)
-            if self.raw is not self.change:  # Kinesis: milliseconds or microseconds
-                seconds = seconds / 1_000_000 if value >= 1e14 else seconds / 1_000
-            return _epoch() + _timedelta(seconds=seconds)
-        except (OverflowError, ValueError):  # ValueError: NaN, which json.loads accepts
+        except OverflowError:
+            seconds = float("nan")
+        if self.raw is not self.change:  # Kinesis: milliseconds or microseconds
+            seconds = seconds / 1_000_000 if value >= 1e14 else seconds / 1_000
+        if not _FIRST_SECOND <= seconds < _LAST_SECOND:  # NaN too, which json.loads accepts
             raise RecordShapeError(
                 path, f"{shown(value)} is out of range", index=self.index, event_id=self.event_id
-            ) from None
+            )
+        return seconds
+
+    @_cached
+    def approximate_creation_time(self) -> _dt.datetime:
+        """When the change happened, as an aware UTC datetime (rounded down by AWS)."""
+        return _epoch() + _timedelta(seconds=self.approximate_creation_epoch)
 
     @_cached
     def stream_view_type(self) -> StreamViewType:
@@ -547,6 +557,11 @@ def _same(a: Any, b: Any) -> bool:
     if type(a) is list:
         return all(map(_same, a, b))
     return True  # sets hold no booleans
+
+
+_FIRST_SECOND = -62_135_596_800.0
+_LAST_SECOND = 253_402_300_800.0
+"""The epoch seconds a ``datetime`` can show: from year 1 to the end of year 9999."""
 
 
 def _epoch() -> _dt.datetime:

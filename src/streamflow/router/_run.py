@@ -530,7 +530,7 @@ def _iterator_age(records: list[StreamRecord | None]) -> float | None:
     if first is None:
         return None
     try:
-        created = first.approximate_creation_time.timestamp()
+        created = first.approximate_creation_epoch
     except RecordShapeError:
         return None
     return max(0.0, time.time() - created)
