@@ -168,6 +168,15 @@ def test_no_upward_imports(path: pathlib.Path) -> None:
         assert LAYERS[target] < LAYERS[own], f"{path.name} ({own}) imports {imported} (upward)"
 
 
+@pytest.mark.parametrize("path", sorted(SRC.rglob("*.py")), ids=lambda p: p.name)
+def test_a_module_over_400_lines_says_why_in_its_docstring(path: pathlib.Path) -> None:
+    text = path.read_text()
+    if text.count("\n") <= 400:
+        return
+    docstring = ast.get_docstring(ast.parse(text)) or ""
+    assert "400" in docstring, f"{path.relative_to(SRC)}: split it by concept, or say why not"
+
+
 def test_core_never_imports_boto3_or_asyncio() -> None:
     code = (
         "import sys\n"

@@ -11,6 +11,10 @@ whose ``DescribeKinesisStreamingDestination`` lists the stream, found among the 
 own account and Region), at most :data:`SEARCH_LIMIT` of them, or named (``--table``).
 
 boto3 is imported here only, when clients are made.
+
+Over 400 lines: reading a function's mappings and finding the table that writes to a Kinesis
+stream share the clients and the handling of every call's refusal, which is this module's
+concept (what a live check reads, and what it does when AWS says no).
 """
 
 from __future__ import annotations

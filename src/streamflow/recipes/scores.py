@@ -23,6 +23,9 @@ Usage::
     router = scores_router(table="scores")
     handler = router.lambda_handler
     # the event source mapping carries router.filter_criteria()
+
+Just over 400 lines: the batch's grouping, its transactions and their retries are one
+exactly-once argument, read best in one file; reading changes is in ``_scores_changes``.
 """
 
 from __future__ import annotations

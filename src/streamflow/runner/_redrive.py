@@ -35,9 +35,10 @@ from streamflow.runner._destination import OnFailureDestination
 from streamflow.runner._engine import _as_runner_error, _is_botocore_error
 from streamflow.runner._invoke import OnFailureLog
 from streamflow.runner._reader import _compact
-from streamflow.runner._redrive_aws import S3Source, SourceCalls, SqsSource
+from streamflow.runner._redrive_aws import SourceCalls, SqsSource
 from streamflow.runner._redrive_config import REDRIVE_OPTIONS, RedriveConfig, runner_config
 from streamflow.runner._redrive_read import LOST_REASON, Found, deliver, read_batch
+from streamflow.runner._redrive_s3 import S3Source
 from streamflow.runner._redrive_source import (
     BatchInfo,
     Item,

@@ -11,7 +11,8 @@ source shares (the on-failure record's :class:`BatchInfo`, :func:`payload_record
   atomically after every acknowledged line): each line's number with a hash of its text, so
   a rewritten file is not mistaken for the old one.
 
-The AWS sources, an SQS queue and S3 objects, are in :mod:`._redrive_aws`. Any source's
+The AWS sources are in :mod:`._redrive_aws` (an SQS queue) and :mod:`._redrive_s3` (S3
+objects). Any source's
 record that has a ``payload`` (the S3 form) has its records taken from it.
 """
 
