@@ -58,7 +58,7 @@ demo: $(STAMP)
 test: $(STAMP) dist
 	$(PY) -m ruff check src tests benchmarks examples
 	$(PY) -m ruff format --check src tests benchmarks examples
-	$(PY) -m mypy --strict src tests/typing
+	$(PY) -m mypy --strict src tests benchmarks
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 $(PY) -m pytest -q
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir $(VENV)/site \
 		2>$(VENV)/mkdocs.log || { cat $(VENV)/mkdocs.log; exit 1; }

@@ -47,7 +47,7 @@ def _with_bytes(av: dict[str, Any]) -> dict[str, Any]:
     return av
 
 
-def _unchecked(image: dict[str, Any]) -> dict[str, Any]:
+def _unchecked(image: dict[Any, Any]) -> dict[Any, Any]:
     """Decode trusting the input entirely: what (a) would cost if it validated nothing."""
     b64 = base64.b64decode
     out: dict[Any, Any] = {}

@@ -20,11 +20,14 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from _common import Ratio, Section, measure
 
 from streamflow import testing
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import WriteRequestTypeDef
 
 __all__ = ["section"]
 
@@ -62,7 +65,7 @@ def section(event: dict[str, Any]) -> Section:
     server.start()
     try:
         host, port = server.get_host_and_port()
-        settings = {
+        settings: dict[str, Any] = {
             "endpoint_url": f"http://{host}:{port}",
             "region_name": "us-east-1",
             "aws_access_key_id": "bench",
@@ -73,7 +76,9 @@ def section(event: dict[str, Any]) -> Section:
         table = f"bench-{uuid.uuid4().hex[:8]}"
         testing.create_table(dynamodb, table)
         for start in range(0, ITEMS, 25):
-            requests = [{"PutRequest": {"Item": _item(i)}} for i in range(start, start + 25)]
+            requests: list[WriteRequestTypeDef] = [
+                {"PutRequest": {"Item": _item(i)}} for i in range(start, start + 25)
+            ]
             dynamodb.batch_write_item(RequestItems={table: requests})
         arn = dynamodb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
         shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]

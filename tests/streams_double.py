@@ -370,7 +370,8 @@ def _error(operation: str, code: str, message: str, *, status: int | None = None
     return ClientError(
         {
             "Error": {"Code": code, "Message": message},
-            "ResponseMetadata": {"HTTPStatusCode": status},
+            # only the field the runner reads: a real response also has RequestId and more
+            "ResponseMetadata": {"HTTPStatusCode": status},  # type: ignore[typeddict-item]
         },
         operation,
     )

@@ -67,7 +67,7 @@ def test_mapping_carries_the_routers_filters(
 
 
 def test_least_privilege(template: tuple[dict[str, Any], pathlib.Path]) -> None:
-    actions = set()
+    actions: set[str] = set()
     for policy in resources(template[0], "AWS::IAM::Policy"):
         for statement in policy["PolicyDocument"]["Statement"]:
             listed = statement["Action"]

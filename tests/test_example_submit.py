@@ -7,7 +7,6 @@ import importlib.util
 import json
 import pathlib
 import uuid
-from types import ModuleType
 from typing import Any
 
 import boto3
@@ -29,7 +28,7 @@ def submit(aws_settings: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Any
     spec = importlib.util.spec_from_file_location("submit_under_test", PATH)
     assert spec is not None
     assert spec.loader is not None
-    module: ModuleType = importlib.util.module_from_spec(spec)
+    module: Any = importlib.util.module_from_spec(spec)  # the handler module's own names
     spec.loader.exec_module(module)
     module._client = dynamodb  # the handler's client, pointed at the local endpoint
     return module, dynamodb, table

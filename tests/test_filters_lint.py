@@ -281,7 +281,7 @@ def test_warnings_are_values_with_a_readable_text() -> None:
     assert str(warning) == f"{warning.path}: error: {warning.message}\n  fix: {warning.fix}"
     assert pickle.loads(pickle.dumps(warning)) == warning
     with pytest.raises(AttributeError):
-        warning.path = "x"  # type: ignore[misc]
+        warning.path = "x"
 
 
 def runnable_fix(warning: LintWarning) -> Filter:

@@ -159,7 +159,7 @@ def test_an_array_matches_when_any_element_does() -> None:
 
 
 def test_an_empty_array_is_no_value() -> None:
-    record = {"list": []}
+    record: dict[str, Any] = {"list": []}
     assert not verdict({"list": [{"exists": True}]}, record)
     assert verdict({"list": [{"exists": False}]}, record)
     assert not verdict({"list": [None]}, record)
@@ -183,7 +183,9 @@ def test_fields_in_one_array_of_objects_must_match_in_the_same_element() -> None
 
 
 def test_array_consistency_holds_in_nested_arrays_and_across_dotted_routes() -> None:
-    record = {"teams": [[{"name": "red", "size": 3}, {"name": "blue", "size": 5}], []]}
+    record: dict[str, Any] = {
+        "teams": [[{"name": "red", "size": 3}, {"name": "blue", "size": 5}], []]
+    }
     assert verdict({"teams": {"name": ["blue"], "size": [5]}}, record)
     assert not verdict({"teams": {"name": ["blue"], "size": [3]}}, record)
     # Leaves in different arrays are free to come from anywhere.
@@ -376,7 +378,7 @@ def test_an_ipv6_literal_matches_every_spelling_of_the_address() -> None:
 
 
 def test_or_alternatives_are_anded_with_the_siblings() -> None:
-    pattern = {
+    pattern: dict[str, Any] = {
         "eventName": ["MODIFY"],
         "$or": [
             {"dynamodb": {"NewImage": {"status": {"S": ["BANNED"]}}}},
@@ -390,7 +392,7 @@ def test_or_alternatives_are_anded_with_the_siblings() -> None:
 
 
 def test_or_can_nest_and_live_below_the_top() -> None:
-    pattern = {
+    pattern: dict[str, Any] = {
         "dynamodb": {
             "NewImage": {
                 "$or": [
@@ -538,7 +540,7 @@ def test_pattern_text_never_reaches_the_generated_code() -> None:
     flt = Filter.from_pattern({sneaky: ["x"], "b.c": ["y"]})
     assert flt.matches({sneaky: "x", "b": {"c": "y"}})
     assert not flt.matches({"b": {"c": "y"}})
-    source = flt._match.__source__
+    source: str = flt._match.__source__  # type: ignore[attr-defined]
     assert "injected" not in source
     assert "b.c" not in source
 

@@ -170,7 +170,8 @@ def reference_leaf(alternative: Any, value: Any) -> bool:
     if name == "suffix":
         return value.endswith(operand)
     if name == "equals-ignore-case":
-        return value.lower() == operand.lower()  # the generated texts are ASCII
+        lowered: str = operand.lower()
+        return value.lower() == lowered  # the generated texts are ASCII
     regex = ".*".join(re.escape(piece) for piece in operand.split("*"))
     return re.fullmatch(regex, value, re.DOTALL) is not None
 

@@ -7,6 +7,7 @@ promises, and nothing started after the first failure in stop mode."""
 
 from __future__ import annotations
 
+import functools
 import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -206,7 +207,10 @@ def _read_any(record: StreamRecord) -> None:
     record.changed_attributes()
 
 
-_ROUTES = ((_INSERTS, _read_inserted), (_EVERYTHING, _read_any))
+_ROUTES: tuple[tuple[Filter | FilterCriteria, Callable[[StreamRecord], None]], ...] = (
+    (_INSERTS, _read_inserted),
+    (_EVERYTHING, _read_any),
+)
 
 
 class _Counting:
@@ -246,7 +250,7 @@ def _expected_outcome(raw: Any) -> tuple[bool, bool]:
         return False, True
     for criteria, read in _ROUTES:
         if criteria.matches(raw):
-            return True, _typed(lambda read=read: read(record)) is not None
+            return True, _typed(functools.partial(read, record)) is not None
     return False, False
 
 

@@ -247,7 +247,7 @@ def test_the_readme_handler_building_and_running_a_batch_loads_no_costly_module(
     assert _printed_by(code) == ""
 
 
-def _import_time_us(statement: str) -> int:
+def _import_time_us(statement: str) -> float:
     """Microseconds ``python -X importtime`` reports for everything the statement imports
     (the sum of its top-level entries), the median of seven fresh interpreters."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}

@@ -588,7 +588,7 @@ def test_no_write_of_the_recipe_nor_its_ttl_deletion_triggers_either_filter() ->
     marker = {"PK": "APPLIED#abc", "SK": "APPLIED", "expiresAt": 1}
     total = {"PK": "USER#u1", "SK": "TOTAL", "total": 5, "count": 1, "userId": "u1"}
     for ttl_deletes in ("ignore", "subtract"):
-        router = scores_router(table="t", ttl_deletes=ttl_deletes)  # type: ignore[arg-type]
+        router = scores_router(table="t", ttl_deletes=ttl_deletes)
         router.assert_not_retriggered(total, old_item={**total, "total": 0, "count": 0})
         router.assert_not_retriggered(marker)
         criteria = router.filter_criteria()

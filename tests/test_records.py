@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import pickle
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -223,7 +224,7 @@ def test_records_are_immutable_equal_hashable_and_picklable() -> None:
     assert hash(a) == hash(b)
     assert len({a, b}) == 1
     with pytest.raises(AttributeError, match="immutable"):
-        a.event_id = "x"  # type: ignore[misc]
+        a.event_id = "x"
     with pytest.raises(AttributeError, match="immutable"):
         del a.raw
     assert pickle.loads(pickle.dumps(a)) == a
@@ -250,7 +251,7 @@ def test_every_way_of_reading_makes_an_exact_immutable_record(numbers: Any) -> N
         assert record.keys == {"PK": "USER#7", "SK": Decimal(3) if numbers == "decimal" else 3}
         assert type(record.new_value("n")) is (Decimal if numbers == "decimal" else int)
         with pytest.raises(AttributeError, match="immutable"):
-            record.index = 1  # type: ignore[misc]
+            record.index = 1
 
 
 def test_raw_is_what_lambda_delivered() -> None:
@@ -414,7 +415,7 @@ def test_table_name_needs_a_stream_arn() -> None:
 # --- Kinesis Data Streams for DynamoDB -------------------------------------------------------
 
 
-def _kinesis_event(lambda_record: dict[str, Any], *, stamp: int) -> dict[str, Any]:
+def _kinesis_event(lambda_record: dict[str, Any], *, stamp: float) -> dict[str, Any]:
     change = {
         "awsRegion": lambda_record["awsRegion"],
         "eventID": str(uuid.uuid4()),
@@ -471,7 +472,7 @@ def test_kinesis_wrapped_changes_parse_to_the_same_record(stamp: int) -> None:
 
 def test_kinesis_record_without_a_dynamodb_change_is_rejected() -> None:
     data = base64.b64encode(b'{"hello": 1}').decode()
-    event = {
+    event: dict[str, Any] = {
         "Records": [
             {"eventSource": "aws:kinesis", "kinesis": {"data": data, "sequenceNumber": "1"}}
         ]
@@ -608,7 +609,7 @@ def test_a_huge_exponent_raises_a_decode_error_with_its_path_on_every_accessor(
     ddb["NewImage"]["n"] = HUGE
     ddb["OldImage"]["n"] = {"NS": ["1", "-0e-9999999999999999999", HUGE["N"]]}
     ddb["Keys"]["SK"] = HUGE
-    reads = {
+    reads: dict[str, list[Callable[[StreamRecord], object]]] = {
         "NewImage.n": [
             lambda r: r.new_image,
             lambda r: r.new_value("n"),
@@ -675,6 +676,7 @@ def test_get_records_images_nested_past_the_stack_are_decode_errors() -> None:
         },
     }
     read = StreamRecord.from_get_records(record, stream_arn="arn:aws:dynamodb:r:1:table/t/stream/s")
+    accessor: Callable[[], object]
     for accessor, path in (
         (lambda: read.new_image, "NewImage.deep"),
         (lambda: read.keys, "Keys.SK"),

@@ -810,10 +810,11 @@ def test_filter_criteria_respects_the_quota() -> None:
 
 
 def test_a_pydantic_model_given_with_model_gets_the_changed_item() -> None:
-    pydantic = pytest.importorskip("pydantic", minversion="2")
+    pytest.importorskip("pydantic", minversion="2")
+    from pydantic import BaseModel, Field
 
-    class Points(pydantic.BaseModel):
-        pk: str = pydantic.Field(alias="PK")
+    class Points(BaseModel):
+        pk: str = Field(alias="PK")
         points: int
 
     router = Router()

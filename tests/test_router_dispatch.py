@@ -68,7 +68,7 @@ def test_the_dispatcher_agrees_with_each_criteria_on_any_json(
 
 
 KEY = "dynamodb.Keys.PK.S"
-KEY_ROUTES = [
+KEY_ROUTES: list[list[dict[str, Any]]] = [
     [{KEY: [{"prefix": "SCORE#"}]}],
     [{"eventName": ["MODIFY"], KEY: [{"prefix": "USER#"}]}],
     [{KEY: [{"exists": False}]}],

@@ -431,8 +431,8 @@ def test_kill_9_at_any_moment_loses_no_record(aws_settings: dict[str, Any], tmp_
     )
     keys, versions = 12, 10
     for version in range(versions):
-        for key in range(keys):
-            item = {"PK": {"S": f"K{key:02d}"}, "v": {"N": str(version)}}
+        for k in range(keys):
+            item = {"PK": {"S": f"K{k:02d}"}, "v": {"N": str(version)}}
             dynamodb.put_item(TableName=table, Item=item)
     (tmp_path / "killme.py").write_text(textwrap.dedent(HANDLER))
     env = {

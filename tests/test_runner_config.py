@@ -254,6 +254,7 @@ def test_a_lower_bound_only_option_says_so() -> None:
 
 @pytest.mark.parametrize("option", ["on_failure", "checkpoint"])
 def test_a_directory_is_refused_as_a_file_option_before_the_run(option: str, tmp_path: Any) -> None:
+    options: dict[str, Any] = {option: str(tmp_path)}
     with pytest.raises(RunnerConfigError, match="is a directory") as caught:
-        RunnerConfig(table="t", **{option: str(tmp_path)})
+        RunnerConfig(table="t", **options)
     assert caught.value.option == option

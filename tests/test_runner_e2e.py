@@ -7,6 +7,7 @@ import base64
 import json
 import time
 import uuid
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -45,7 +46,7 @@ def _value_as_lambda_delivers(value: dict[str, Any]) -> dict[str, Any]:
     return {kind: inner}
 
 
-def _as_lambda_delivers(record: dict[str, Any], arn: str) -> dict[str, Any]:
+def _as_lambda_delivers(record: Mapping[str, Any], arn: str) -> dict[str, Any]:
     """One boto3 GetRecords record as Lambda puts it in an event, written out here without
     the records module: every field as GetRecords gives it, binary values as base64 text,
     ApproximateCreationDateTime as epoch seconds (a JSON number), and eventSourceARN."""
@@ -69,7 +70,7 @@ def _stream_as_lambda_sees_it(aws_settings: dict[str, Any], table: str) -> list[
     arn = dynamodb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
     out = []
     for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-        iterator = streams.get_shard_iterator(
+        iterator: str | None = streams.get_shard_iterator(
             StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
         )["ShardIterator"]
         while iterator:
@@ -130,7 +131,7 @@ def test_each_route_gets_exactly_what_lambda_would_deliver(aws_settings: dict[st
     events: list[dict[str, Any]] = []
     dispatch = router.lambda_handler
 
-    def spy(event: dict[str, Any], context: Any) -> Any:
+    def spy(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         events.append(json.loads(json.dumps(event)))  # the event must be JSON, as Lambda's is
         return dispatch(event, context)
 
@@ -174,6 +175,7 @@ def test_each_route_gets_exactly_what_lambda_would_deliver(aws_settings: dict[st
     assert isinstance(created, (int, float))
     assert abs(created - time.time()) < 120
     decoded = StreamRecord.from_lambda(insert).new_image
+    assert decoded is not None
     assert decoded["blob"] == b"\x00\xffbinary"
     assert decoded["exact"] == Decimal("0.1")
 

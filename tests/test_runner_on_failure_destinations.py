@@ -19,7 +19,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import boto3
 import pytest
@@ -386,7 +386,7 @@ def test_the_command_sends_to_a_queue_and_redrives_from_it(
     _assert_lambdas_record(json.loads(body), ["K1", "K2"], _sequence_numbers(table))
     code = main(["redrive", f"{fixed}:handler", "--source", url, *where, "--quiet"])
     assert code == 0
-    assert sys.modules[fixed].seen == ["K1", "K2"]  # type: ignore[attr-defined]
+    assert sys.modules[fixed].seen == ["K1", "K2"]
     assert _counts(sqs, url) == ["0", "0"]
 
 
@@ -424,11 +424,12 @@ def test_each_missing_destination_is_an_error_naming_it(
     form: str, table: dict[str, Any], aws_settings: dict[str, Any]
 ) -> None:
     name = f"no-such-{uuid.uuid4().hex[:8]}"
-    target, clients = {
+    forms: dict[str, tuple[str, dict[str, Literal["sqs", "sns", "s3"]]]] = {
         "queue-arn": (f"arn:aws:sqs:us-east-1:123456789012:{name}", {"sqs_client": "sqs"}),
         "topic": (f"arn:aws:sns:us-east-1:123456789012:{name}", {"sns_client": "sns"}),
         "bucket": (f"s3://{name}/failures", {"s3_client": "s3"}),
-    }[form]
+    }
+    target, clients = forms[form]
     made = {option: boto3.client(service, **aws_settings) for option, service in clients.items()}
     handler = Flaky("K2", "K6")
     with pytest.raises(RunnerError, match=re.escape(target)):

@@ -326,7 +326,9 @@ def test_a_shard_with_records_is_read_again_at_once() -> None:
     assert reads[-1] - reads[0] < 0.5  # no quarter-second waits (four would take 1 s)
 
 
-def _run_in_thread(double: StreamsDouble, handler: Any, stop: threading.Event, **options: Any):
+def _run_in_thread(
+    double: StreamsDouble, handler: Any, stop: threading.Event, **options: Any
+) -> tuple[threading.Thread, dict[str, Any]]:
     result: dict[str, Any] = {}
 
     def target() -> None:
