@@ -393,15 +393,21 @@ def test_the_command_sends_to_a_queue_and_redrives_from_it(
 # --- a destination that cannot be written ----------------------------------------------------
 
 
-def test_a_destination_that_does_not_exist_stops_the_run_and_loses_nothing(
+def test_a_destination_gone_at_the_discard_stops_the_run_and_loses_nothing(
     table: dict[str, Any], aws_settings: dict[str, Any], tmp_path: Path
 ) -> None:
     checkpoint = str(tmp_path / "checkpoint.json")
-    missing = aws_settings["endpoint_url"] + f"/123456789012/no-such-queue-{uuid.uuid4().hex[:6]}"
-    sqs = boto3.client("sqs", **aws_settings)
-    handler = Flaky("K2", "K6")
+    sqs, missing, _ = _queue(aws_settings)
+    flaky = Flaky("K2", "K6")
+
+    def handler(event: dict[str, Any], context: Any) -> Any:
+        if flaky.events == 0:  # the queue is deleted once the run has started
+            sqs.delete_queue(QueueUrl=missing)
+        return flaky(event, context)
+
     with pytest.raises(RunnerError) as caught:
         _discarding(handler, table, on_failure=missing, sqs_client=sqs, checkpoint=checkpoint)
+    handler = flaky
     assert missing in str(caught.value)
     assert "SendMessage" in caught.value.reason
     assert caught.value.code is not None
@@ -419,23 +425,27 @@ def test_a_destination_that_does_not_exist_stops_the_run_and_loses_nothing(
     _assert_lambdas_record(second, ["K5", "K6"], starts)
 
 
-@pytest.mark.parametrize("form", ["queue-arn", "topic", "bucket"])
+@pytest.mark.parametrize("form", ["queue-arn", "queue-url", "topic", "bucket"])
 def test_each_missing_destination_is_an_error_naming_it(
     form: str, table: dict[str, Any], aws_settings: dict[str, Any]
 ) -> None:
     name = f"no-such-{uuid.uuid4().hex[:8]}"
     forms: dict[str, tuple[str, dict[str, Literal["sqs", "sns", "s3"]]]] = {
         "queue-arn": (f"arn:aws:sqs:us-east-1:123456789012:{name}", {"sqs_client": "sqs"}),
+        "queue-url": (
+            f"{aws_settings['endpoint_url']}/123456789012/{name}",
+            {"sqs_client": "sqs"},
+        ),
         "topic": (f"arn:aws:sns:us-east-1:123456789012:{name}", {"sns_client": "sns"}),
         "bucket": (f"s3://{name}/failures", {"s3_client": "s3"}),
     }
     target, clients = forms[form]
     made = {option: boto3.client(service, **aws_settings) for option, service in clients.items()}
     handler = Flaky("K2", "K6")
-    with pytest.raises(RunnerError, match=re.escape(target)):
+    with pytest.raises(RunnerError, match=re.escape(target)) as caught:
         _discarding(handler, table, on_failure=target, **made)
-    # A queue's ARN is resolved before any record is read; the others fail at the discard.
-    assert handler.events == (0 if form == "queue-arn" else 2)
+    assert "cannot be reached" in caught.value.reason
+    assert handler.events == 0  # found missing before any record was read
     assert handler.delivered == []
 
 
@@ -456,13 +466,25 @@ def test_the_command_exits_2_naming_a_missing_destination(
     error = json.loads(capsys.readouterr().err.splitlines()[-1])
     assert error["event"] == "error"
     assert topic in error["message"]
-    assert "Publish" in error["message"]
+    assert "cannot be reached (GetTopicAttributes)" in error["message"]
 
 
 def _closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+class SendsTo:
+    """An SQS client whose SendMessage goes to another client (one whose endpoint refuses
+    connections): every other call is the real one's."""
+
+    def __init__(self, real: Any, sends: Any) -> None:
+        self.real = real
+        self.sends = sends
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.sends if name == "send_message" else self.real, name)
 
 
 def test_a_transient_error_is_retried_until_the_run_stops_and_the_batch_stays(
@@ -481,13 +503,15 @@ def test_a_transient_error_is_retried_until_the_run_stops_and_the_batch_stays(
         **{**aws_settings, "endpoint_url": f"http://127.0.0.1:{_closed_port()}"},
         config=Config(retries={"total_max_attempts": 1}, connect_timeout=1),
     )
+    sqs, url, _ = _queue(aws_settings)
+    sends_refused = SendsTo(sqs, refusing)  # the queue is found at start; its sends fail
     handler = Flaky("K2", "K6")
     stop = threading.Event()
     timer = threading.Timer(2.0, stop.set)
     timer.start()
     try:
         summary = run(handler, table=table["name"], batch_size=2, max_retries=1,
-                      on_failure="http://127.0.0.1:9/123456789012/failures", sqs_client=refusing,
+                      on_failure=url, sqs_client=sends_refused,
                       checkpoint=checkpoint, stop_event=stop, json_log=True, handle_signals=False,
                       **table["clients"])  # fmt: skip
     finally:
@@ -502,7 +526,6 @@ def test_a_transient_error_is_retried_until_the_run_stops_and_the_batch_stays(
     assert all(event["shardId"] for event in retried)
     assert handler.delivered == []
     # The batch was not checkpointed past: the next run sends its record.
-    sqs, url, _ = _queue(aws_settings)
     summary = _discarding(handler, table, on_failure=url, sqs_client=sqs, checkpoint=checkpoint)
     assert summary.records_discarded == 4
     assert handler.delivered == ["K3", "K4", "K7"]

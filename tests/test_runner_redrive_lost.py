@@ -129,15 +129,17 @@ def test_malformed_and_mismatched_records_are_reported_and_the_rest_redriven(
     wrong_size["DDBStreamBatchInfo"]["batchSize"] = 2
     other_stream = json.loads(first)
     other_stream["DDBStreamBatchInfo"]["streamArn"] += "-gone"
-    lines = ["not json", json.dumps(wrong_size), json.dumps(other_stream), "", second]
-    source.write_text("\n".join(lines) + "\n")
+    short = json.loads(first)  # a hand-edited number AWS would refuse to read from
+    short["DDBStreamBatchInfo"]["startSequenceNumber"] = "12"
+    lines = ["not json", json.dumps(wrong_size), json.dumps(other_stream), json.dumps(short)]
+    source.write_text("\n".join([*lines, "", second]) + "\n")
     handler = Keys()
     summary = redrive(handler, source=str(source), streams_client=stream["double"], **QUIET)
     assert handler.seen == ["K4", "K5", "K6"]
-    assert (summary.batches, summary.malformed, summary.batches_mismatched) == (4, 1, 2)
+    assert (summary.batches, summary.malformed, summary.batches_mismatched) == (5, 2, 2)
     assert (summary.batches_redriven, summary.exit_code) == (1, 1)
     state = json.loads(Path(str(source) + ".state.json").read_text())
-    assert list(state["done"]) == ["5"]  # only the redriven line; blank lines are skipped
+    assert list(state["done"]) == ["6"]  # only the redriven line; blank lines are skipped
 
 
 def test_a_rewritten_line_is_not_taken_for_the_done_one(stream: dict[str, Any]) -> None:
@@ -186,3 +188,20 @@ def test_a_range_interleaved_by_a_parallelization_factor_is_refused_or_delivered
     again = redrive(handler, source=str(source), streams_client=double, whole_range=True,
                     **QUIET)  # fmt: skip
     assert (again.batches, again.invocations) == (0, 0)
+
+
+def test_a_stop_while_the_stream_answers_errors_ends_the_redrive_at_once(
+    stream: dict[str, Any],
+) -> None:
+    import threading
+    import time
+
+    double = stream["double"]
+    double.fail("get_shard_iterator", "InternalServerError", times=30, status=500)
+    stop = threading.Event()
+    threading.Timer(0.5, stop.set).start()
+    began = time.monotonic()
+    summary = redrive(Keys(), source=str(stream["source"]), streams_client=double,
+                      stop_event=stop, **QUIET)  # fmt: skip
+    assert time.monotonic() - began < 5  # one stop, not a second signal, ends the retrying
+    assert (summary.reason, summary.invocations, summary.exit_code) == ("stopped", 0, 1)

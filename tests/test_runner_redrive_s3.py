@@ -187,3 +187,24 @@ def test_objects_lambda_wrote_within_one_second_come_in_stream_order(
                       s3_client=s3, **QUIET)  # fmt: skip
     assert handler.delivered == ["K1", "K2", "K5", "K6"]
     assert (summary.batches_redriven, summary.exit_code) == (2, 0)
+
+
+@pytest.mark.parametrize("form", ["prefix without its slash", "bucket ARN"])
+def test_a_source_in_the_forms_run_writes_to(failed: dict[str, Any], form: str) -> None:
+    handler, s3, bucket = failed["handler"], failed["s3"], failed["bucket"]
+    handler.fixed = True
+    handler.delivered.clear()
+    source = f"arn:aws:s3:::{bucket}" if form == "bucket ARN" else f"s3://{bucket}/aws/lambda"
+    summary = redrive(handler, source=source, streams_client=failed["streams"], s3_client=s3,
+                      **QUIET)  # fmt: skip
+    assert handler.delivered == ["K1", "K2", "K5", "K6"]
+    assert (summary.batches_redriven, summary.exit_code) == (2, 0)
+
+
+def test_a_key_that_is_neither_an_object_nor_a_prefix_is_an_error(
+    failed: dict[str, Any],
+) -> None:
+    source = f"s3://{failed['bucket']}/aws/lamb"
+    with pytest.raises(RunnerError, match="no such object, and no object under s3://"):
+        redrive(failed["handler"], source=source, streams_client=failed["streams"],
+                s3_client=failed["s3"], **QUIET)  # fmt: skip

@@ -302,3 +302,80 @@ def test_the_status_line_says_how_many_are_left(
     lines = [part.split("\x1b[K")[-1] for part in terminal.getvalue().split("\r") if "|" in part]
     assert lines[0].startswith("batches 1 | left 1 | redriven 1 | failed 0 | lost 0 |")
     assert lines[-1].startswith("batches 2 | left 0 | redriven 2 |")
+
+
+def test_a_queue_is_a_source_by_arn_too(failed: dict[str, Any]) -> None:
+    sqs, url, handler = failed["sqs"], failed["url"], failed["handler"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+    summary = redrive(handler, source=arn["QueueArn"], streams_client=failed["streams"],
+                      sqs_client=sqs, **QUIET)  # fmt: skip
+    assert handler.delivered == ["K1", "K2", "K5", "K6"]
+    assert (summary.batches_redriven, summary.exit_code) == (2, 0)
+    assert _messages(sqs, url) == ["0", "0"]
+
+
+def test_a_source_that_would_feed_itself_is_refused(failed: dict[str, Any]) -> None:
+    from streamflow.errors import RunnerConfigError
+
+    sqs, url = failed["sqs"], failed["url"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+    file = str(failed["on_failure"])
+    for source, on_failure in ((url, url), (url, arn["QueueArn"]), (file, file)):
+        with pytest.raises(RunnerConfigError) as error:
+            redrive(failed["handler"], source=source, on_failure=on_failure,
+                    streams_client=failed["streams"], sqs_client=sqs, **QUIET)  # fmt: skip
+        assert error.value.option == "on_failure"
+        assert "would come back to this redrive" in error.value.reason
+    assert _messages(sqs, url) == ["2", "0"]  # refused before anything was received
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("arn:aws:sns:us-east-1:123456789012:failures", "redrive from the SQS queue subscribed"),
+        (".", "is a directory, not a JSON Lines file"),
+        ("missing.jsonl", "a source is a JSON Lines file, an SQS queue URL or ARN, or s3://"),
+    ],
+)
+def test_a_source_that_cannot_be_read_says_what_can(
+    failed: dict[str, Any], source: str, message: str
+) -> None:
+    from streamflow.errors import RunnerConfigError
+
+    with pytest.raises(RunnerConfigError) as error:
+        redrive(failed["handler"], source=source, streams_client=failed["streams"], **QUIET)
+    assert error.value.option == "source"
+    assert message in error.value.reason
+
+
+def test_a_stopped_redrive_exits_1_saying_what_is_left(failed: dict[str, Any]) -> None:
+    stop = threading.Event()
+
+    def stops_after_the_first_batch(event: dict[str, Any], context: Any) -> Any:
+        stop.set()
+        return None
+
+    summary = redrive(stops_after_the_first_batch, source=str(failed["on_failure"]),
+                      streams_client=failed["streams"], stop_event=stop, **QUIET)  # fmt: skip
+    assert (summary.reason, summary.batches_redriven, summary.left) == ("stopped", 1, 1)
+    assert summary.exit_code == 1
+    assert summary.to_dict()["left"] == 1
+    done = redrive(failed["handler"], source=str(failed["on_failure"]),
+                   streams_client=failed["streams"], **QUIET)  # fmt: skip
+    assert (done.reason, done.batches_redriven, done.left, done.exit_code) == ("done", 1, 0, 0)
+
+
+def test_a_missing_on_failure_destination_stops_the_redrive_before_it_reads(
+    failed: dict[str, Any], aws_settings: dict[str, Any]
+) -> None:
+    from streamflow.errors import RunnerError
+
+    missing = f"{aws_settings['endpoint_url']}/123456789012/no-such-queue"
+    handler = failed["handler"]
+    handler.events = 0
+    with pytest.raises(RunnerError, match="cannot be reached") as caught:
+        redrive(handler, source=failed["url"], on_failure=missing,
+                streams_client=failed["streams"], sqs_client=failed["sqs"], **QUIET)  # fmt: skip
+    assert missing in caught.value.reason
+    assert handler.events == 0
+    assert _messages(failed["sqs"], failed["url"]) == ["2", "0"]

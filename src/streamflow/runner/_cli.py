@@ -85,14 +85,17 @@ def add_redrive_command(subparsers: Any) -> None:
     command = subparsers.add_parser(
         "redrive",
         help="deliver again the batches Lambda gave up on (its on-failure records)",
-        description="Read on-failure records (a JSON Lines file as `streamflow run "
-        "--on-failure` writes, or an SQS queue Lambda's on-failure destination fills), read "
-        "each batch's records back from the stream, and invoke HANDLER with them as `streamflow "
-        "run` does. A record is acknowledged (a line recorded as done in the state file, a "
-        "message deleted) only after its whole batch succeeded.",
+        description="Read on-failure records (an SQS queue Lambda's on-failure destination "
+        "fills, raw or from SNS; an S3 destination's objects; or the JSON Lines file `streamflow "
+        "run --on-failure` writes), take each batch's records from the S3 object's payload or "
+        "read them back from the stream, and invoke HANDLER with them as `streamflow run` does. "
+        "A record is acknowledged (the message deleted, the object tagged "
+        "streamflow-redriven=true, the line recorded as done in the state file) only after its "
+        "whole batch succeeded. See docs/redrive.md.",
         epilog="Exit codes: 0 every batch redriven; 1 a batch failed again, records were lost "
-        "(trimmed), or a record is malformed or does not match its range; 2 error (options, "
-        "handler, source, AWS); 130 aborted.",
+        "(trimmed), a record is malformed or does not match its range, messages could not be "
+        "received (in flight elsewhere), or the redrive was stopped before the end; 2 error "
+        "(options, handler, source, destination, AWS); 130 aborted.",
     )
     _add_options(command, REDRIVE_OPTIONS)
     command.set_defaults(run=redrive_command)

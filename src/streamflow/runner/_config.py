@@ -75,7 +75,13 @@ class RunnerConfig:
     table: str = field(metadata=option(kind="name", help="the table to read", metavar="NAME"))
     endpoint_url: str | None = field(
         default=None,
-        metadata=option(kind="text", help="a local DynamoDB endpoint", group=AWS, metavar="URL"),
+        metadata=option(
+            kind="text",
+            help="a local endpoint (moto's server, LocalStack) for DynamoDB, its streams, and "
+            "the on-failure destination's SQS, SNS or S3",
+            group=AWS,
+            metavar="URL",
+        ),
     )
     region: str | None = field(
         default=None, metadata=option(kind="text", help="AWS Region", group=AWS, metavar="R")

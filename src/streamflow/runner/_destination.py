@@ -57,6 +57,10 @@ FORMS = (
     "ARN (arn:aws:sns:REGION:ACCOUNT:NAME), or an S3 bucket (arn:aws:s3:::BUCKET or "
     "s3://BUCKET/PREFIX)"
 )
+_CHECKS = ("GetQueueUrl", "GetQueueAttributes", "GetTopicAttributes", "HeadBucket")
+"""The calls made before anything is read, to find the destination."""
+_DENIED = ("AccessDenied", "AccessDeniedException", "AuthorizationError", "403")
+"""Error codes of a call refused for want of a permission (S3's HeadBucket answers 403)."""
 _ACCOUNT = re.compile(r"\d{12}")
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]")
 
@@ -317,12 +321,16 @@ class OnFailureDestination:
         return self.destination.kind if self.destination is not None else None
 
     def open(self, call: AwsCall) -> None:
-        """Make the client and resolve a queue ARN to its URL: before any record is read, so
-        that a destination that cannot be reached stops the run before it starts.
+        """Make the client, resolve a queue ARN to its URL, and check that the queue, topic
+        or bucket exists: before any record is read, so that a mistyped destination stops
+        the run before it starts, not at the first discard. A check refused for want of a
+        permission the writes do not need (``sqs:GetQueueAttributes``,
+        ``sns:GetTopicAttributes``, ``s3:ListBucket``) is passed over: the first write says.
 
         Raises:
             RunnerConfigError: no Region configured, or no such profile.
-            RunnerError: the queue cannot be resolved (no such queue, access denied).
+            RunnerError: no such queue, topic or bucket (or the queue ARN cannot be
+                resolved).
         """
         destination = self.destination
         if destination is None or destination.kind == "file" or self._opened:
@@ -348,7 +356,30 @@ class OnFailureDestination:
                     ),
                 )
                 self._queue_url = str(response["QueueUrl"])
+            else:
+                self._check_exists(call)
             self._opened = True
+
+    def _check_exists(self, call: AwsCall) -> None:
+        client, destination, url = self.client, self.destination, self._queue_url
+        assert destination is not None
+        checks: dict[str, tuple[str, Callable[[], Any]]] = {
+            "sqs": (
+                "GetQueueAttributes",
+                lambda: client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"]),
+            ),
+            "sns": (
+                "GetTopicAttributes",
+                lambda: client.get_topic_attributes(TopicArn=destination.name),
+            ),
+            "s3": ("HeadBucket", lambda: client.head_bucket(Bucket=destination.name)),
+        }
+        operation, check = checks[destination.kind]
+        try:
+            self._calling(call, operation, check)
+        except RunnerError as exc:
+            if exc.code not in _DENIED:
+                raise
 
     def write(self, record: dict[str, Any], *, event: str, call: AwsCall) -> None:
         """Send one on-failure record; return once the destination holds it.
@@ -413,7 +444,7 @@ class OnFailureDestination:
             error = response.get("Error") if isinstance(response, dict) else None
             message = error.get("Message") if isinstance(error, dict) else None
             failed, kept = "cannot be written", "; the batch is kept (not checkpointed past)"
-            if operation == "GetQueueUrl":
+            if operation in _CHECKS:
                 failed, kept = "cannot be reached", ""
             raise RunnerError(
                 f"the on-failure destination {self.target} {failed} ({operation}): "

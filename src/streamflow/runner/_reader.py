@@ -24,7 +24,7 @@ import zlib
 from typing import TYPE_CHECKING, Any
 
 from streamflow.records import StreamRecord
-from streamflow.runner._aws import Backoff, error_code, is_transient, retrying
+from streamflow.runner._aws import AnySet, Backoff, error_code, is_transient, retrying
 from streamflow.runner._batcher import Entry
 
 if TYPE_CHECKING:
@@ -135,7 +135,7 @@ class ShardReader:
         try:
             response = retrying(
                 lambda: shared.streams.get_shard_iterator(**kwargs),
-                stop=shared.stopping,
+                stop=AnySet(shared.stopping, shared.requested),
                 backoff=Backoff(shared.config.throttle_base, shared.config.throttle_cap),
                 on_retry=shared.on_retry("GetShardIterator", self.shard.shard_id),
             )

@@ -22,16 +22,17 @@ as ``run()``'s do in ``_api``.
 from __future__ import annotations
 
 import calendar
+import os
 import threading
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from streamflow.errors import RunnerError
+from streamflow.errors import RunnerConfigError, RunnerError
 from streamflow.runner._aws import AnySet, Stopped, error_code
 from streamflow.runner._batcher import Entry
 from streamflow.runner._checkpoint import CheckpointStore
-from streamflow.runner._destination import OnFailureDestination
+from streamflow.runner._destination import Destination, OnFailureDestination, parse_destination
 from streamflow.runner._engine import _as_runner_error, _is_botocore_error
 from streamflow.runner._invoke import OnFailureLog
 from streamflow.runner._reader import _compact
@@ -44,7 +45,6 @@ from streamflow.runner._redrive_source import (
     Item,
     JsonLinesSource,
     Source,
-    is_queue_url,
     is_s3_uri,
 )
 from streamflow.runner._redrive_status import ItemReport, RedriveReporter, RedriveSummary
@@ -95,6 +95,7 @@ def redrive(
     json_log: bool = False,
     streams_client: Any = None,
     sqs_client: Any = None,
+    sns_client: Any = None,
     s3_client: Any = None,
     stop_event: threading.Event | None = None,
     handle_signals: bool = True,
@@ -148,8 +149,11 @@ def redrive(
         quiet: print nothing but fatal errors.
         json_log: print one JSON object per event on standard error instead of text.
         streams_client: a DynamoDB Streams client to use instead of making one.
-        sqs_client: an SQS client to use instead of making one.
-        s3_client: an S3 client to use instead of making one.
+        sqs_client: an SQS client to use instead of making one (for an SQS source, and
+            for an SQS ``on_failure``).
+        sns_client: an SNS client for an SNS ``on_failure``, instead of making one.
+        s3_client: an S3 client to use instead of making one (for an S3 source, and for an
+            S3 ``on_failure``).
         stop_event: set it from another thread to stop after the batch in flight.
         handle_signals: on the main thread, SIGINT and SIGTERM stop after the batch in
             flight (a second one aborts).
@@ -181,13 +185,13 @@ def redrive(
     function, matches = resolve_run(handler, config.filters)  # checks the filters either way
     if config.no_filter:
         matches = None
-    queue, bucket = is_queue_url(config.source), is_s3_uri(config.source)
+    where = _source_of(config.source)
     # A file is checked before any client is made (no Region needed to say it is missing).
     feed: Source | None = None
-    if not (queue or bucket):
+    if where.kind == "file":
         feed = JsonLinesSource(config.source, config.state_path)
-    other = "sqs" if queue else "s3" if bucket else None
-    other_client = sqs_client if queue else s3_client if bucket else None
+    other = where.kind if where.kind != "file" else None
+    other_client = sqs_client if other == "sqs" else s3_client if other == "s3" else None
     if streams_client is None or (other is not None and other_client is None):
         from streamflow.runner._aws import make_clients
 
@@ -210,12 +214,14 @@ def redrive(
         ),
         warn=reporter.warning,
     )
-    if queue:
+    if where.kind == "sqs":
+        queue_url = where.queue_url or _queue_url(other_client, where, calls)
         feed = SqsSource(
-            other_client, config.source, visibility_timeout=config.visibility_timeout, calls=calls
+            other_client, queue_url, visibility_timeout=config.visibility_timeout, calls=calls
         )
-    elif bucket:
-        feed = S3Source(other_client, config.source, calls=calls)
+    elif where.kind == "s3":
+        uri = config.source if is_s3_uri(config.source) else f"s3://{where.name}/"
+        feed = S3Source(other_client, uri, calls=calls)
     assert feed is not None
     driver = Redrive(
         handler=function,
@@ -225,9 +231,60 @@ def redrive(
         streams=streams_client,
         reporter=reporter,
         stop_event=stop_event,
+        on_failure=OnFailureDestination.of(
+            config,
+            handler=function,
+            sqs_client=sqs_client or (other_client if other == "sqs" else None),
+            sns_client=sns_client,
+            s3_client=s3_client or (other_client if other == "s3" else None),
+        ),
     )
     with _signals(driver, enabled=handle_signals):
         return driver.run()
+
+
+def _source_of(source: str) -> Destination:
+    """What ``--source`` names, in the forms ``--on-failure`` writes: a file, an SQS queue
+    (URL or ARN), an S3 bucket or prefix (``s3://`` or a bucket ARN).
+
+    Raises:
+        RunnerConfigError: an SNS topic (read from the queue subscribed to it), or none of
+            the forms.
+    """
+    try:
+        where = parse_destination(source)
+    except ValueError as exc:
+        raise RunnerConfigError("source", str(exc)) from None
+    if where.kind == "sns":
+        raise RunnerConfigError(
+            "source",
+            f"{source} is an SNS topic, which keeps no messages: redrive from the SQS queue "
+            "subscribed to it",
+        )
+    if where.kind == "file" and os.path.isdir(source):
+        raise RunnerConfigError("source", f"{source} is a directory, not a JSON Lines file")
+    return where
+
+
+def _queue_url(client: Any, where: Destination, calls: SourceCalls) -> str:
+    """The URL of a queue given by ARN.
+
+    Raises:
+        RunnerError: no such queue, or the call was refused.
+    """
+    try:
+        response = calls.read(
+            "GetQueueUrl",
+            lambda: client.get_queue_url(
+                QueueName=where.name, QueueOwnerAWSAccountId=where.account
+            ),
+        )
+    except Exception as exc:
+        code = error_code(exc)
+        if code is None and not _is_botocore_error(exc):
+            raise
+        raise RunnerError(f"{where.value}: {exc}", code=code) from exc
+    return str(response["QueueUrl"])
 
 
 class Redrive:
@@ -241,6 +298,8 @@ class Redrive:
         streams: a DynamoDB Streams client (boto3, or a test double).
         reporter: where events go.
         stop_event: set it (from any thread) to stop after the batch in flight.
+        on_failure: where the on-failure records of batches that fail again go (by default,
+            what ``config.on_failure`` names, its client made when first needed).
     """
 
     def __init__(
@@ -253,6 +312,7 @@ class Redrive:
         streams: Any,
         reporter: RedriveReporter,
         stop_event: threading.Event | None = None,
+        on_failure: OnFailureDestination | None = None,
     ) -> None:
         self.handler = handler
         self.matches = matches
@@ -266,7 +326,7 @@ class Redrive:
         self.stats = Stats()
         self.counts = dict.fromkeys(_BATCH_COUNTS, 0)
         self.invoker = Invoker(handler, timeout=config.function_timeout)
-        self.on_failure = OnFailureDestination.of(config, handler=handler)
+        self.on_failure = on_failure or OnFailureDestination.of(config, handler=handler)
         self.lost = OnFailureLog(config.lost)
         self._shared: dict[str, Shared] = {}
 
@@ -293,6 +353,8 @@ class Redrive:
         stop = AnySet(self.stop_event, self.stopping)
         items = self.source.items()
         try:
+            if not config.dry_run:  # a mistyped --on-failure stops it before anything is read
+                self.on_failure.open(lambda operation, call: call())
             while True:
                 if stop.is_set():
                     reason = "stopped"
@@ -325,6 +387,7 @@ class Redrive:
             invocations=counts["invocations"],
             failed_invocations=counts["failed_invocations"],
             unreceived=self.source.unreceived() if reason == "done" else 0,
+            left=self.source.remaining(),
             duration=time.monotonic() - began,
             **self.counts,
         )
@@ -358,12 +421,16 @@ class Redrive:
         if item.records is not None:
             found, problem = _payload_found(shared, info, item.records)
         else:
-            missing = self._stream_missing(shared)
+            try:
+                missing = self._stream_missing(shared)
+                if missing is None:
+                    found = read_batch(shared, info, patience=self.config.read_patience)
+            except Stopped:  # a stop request while the stream's errors were waited out
+                missing, found = None, Found(stopped=True)
             if missing is not None:
                 counts["batches_mismatched"] += 1
                 self._release(item, _report(item, info, "mismatch", Found(), reason=missing))
                 return
-            found = read_batch(shared, info, patience=self.config.read_patience)
             if found.stopped:
                 self._release(item, _report(item, info, "stopped", found))
                 return

@@ -11,18 +11,23 @@ lost-records file, ``--dry-run``. ``runner_config`` turns a redrive's settings i
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
+from streamflow.errors import RunnerConfigError
 from streamflow.runner._config import OPTIONS as RUN_OPTIONS
 from streamflow.runner._config import RunnerConfig
+from streamflow.runner._destination import parse_destination
 from streamflow.runner._option import Option, declared, option
+from streamflow.runner._redrive_source import is_queue_url, is_s3_uri
 
 if TYPE_CHECKING:
     from streamflow.runner._handler import FilterSpec
 
-__all__ = ["REDRIVE_OPTIONS", "RedriveConfig", "runner_config"]
+__all__ = ["REDRIVE_OPTIONS", "RedriveConfig", "feeds_itself", "runner_config"]
 
 SOURCE = "source"
 REDRIVE = "redrive"
@@ -53,9 +58,9 @@ class RedriveConfig:
     source: str = field(
         metadata=option(
             kind="name",
-            help="a JSON Lines file of on-failure records (what `streamflow run --on-failure` "
-            "writes), an SQS queue URL (Lambda's on-failure destination, raw or SNS), or "
-            "s3://BUCKET/KEY or s3://BUCKET/PREFIX/ (an S3 destination's objects)",
+            help="Lambda's on-failure destination: an SQS queue (URL or ARN; raw or SNS "
+            "messages), or an S3 bucket's objects (s3://BUCKET/KEY, s3://BUCKET/PREFIX, or "
+            "arn:aws:s3:::BUCKET); or the JSON Lines file `streamflow run --on-failure` writes",
             metavar="SOURCE",
         )
     )
@@ -155,11 +160,53 @@ class RedriveConfig:
     def __post_init__(self) -> None:
         for each in REDRIVE_OPTIONS.values():
             each.check(getattr(self, each.name), self)
+        if self.on_failure is not None and feeds_itself(self.source, self.on_failure):
+            raise RunnerConfigError(
+                "on_failure",
+                f"{self.on_failure} is where --source {self.source} reads from: a batch that "
+                "fails again would come back to this redrive without end (a queue) or twice "
+                "(a file, a bucket); send it elsewhere, or leave --on-failure out (a batch that "
+                "fails again stays in its source)",
+            )
 
     @property
     def state_path(self) -> str:
         """The state file of a JSON Lines source."""
         return self.state or self.source + ".state.json"
+
+
+def feeds_itself(source: str, on_failure: str) -> bool:
+    """Whether the on-failure records a redrive writes would land in its own source: the
+    same file, the same queue (by URL or ARN), or an S3 prefix that would hold the objects.
+
+    >>> feeds_itself("https://sqs.us-east-1.amazonaws.com/123456789012/dlq",
+    ...              "arn:aws:sqs:us-east-1:123456789012:dlq")
+    True
+    >>> feeds_itself("s3://failures/aws/lambda/", "s3://failures")
+    True
+    >>> feeds_itself("failures.jsonl", "again.jsonl")
+    False
+    """
+    try:
+        destination = parse_destination(on_failure)
+    except ValueError:
+        return False  # refused on its own, by the option's check
+    if destination.kind == "file":
+        return not (is_queue_url(source) or is_s3_uri(source)) and os.path.abspath(
+            source
+        ) == os.path.abspath(on_failure)
+    if destination.kind == "sqs" and is_queue_url(source):
+        if destination.queue_url:
+            return destination.queue_url.rstrip("/") == source.rstrip("/")
+        path = urlsplit(source).path.strip("/").split("/")
+        return path[-1] == destination.name and (
+            len(path) < 2 or not path[-2].isdigit() or path[-2] == destination.account
+        )
+    if destination.kind == "s3" and is_s3_uri(source):
+        bucket, _, key = source[len("s3://") :].partition("/")
+        written = (destination.prefix + "/" if destination.prefix else "") + "aws/lambda/"
+        return bucket == destination.name and (written.startswith(key) or key.startswith(written))
+    return False
 
 
 REDRIVE_OPTIONS: dict[str, Option] = declared(RedriveConfig)

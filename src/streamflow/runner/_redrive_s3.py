@@ -16,7 +16,8 @@ from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
-from streamflow.errors import RunnerConfigError
+from streamflow.errors import RunnerConfigError, RunnerError
+from streamflow.runner._aws import error_code
 from streamflow.runner._redrive_aws import SourceCalls, direct_calls
 from streamflow.runner._redrive_source import Item, ReadThrough, _item
 
@@ -72,8 +73,26 @@ class S3Source(ReadThrough):
         return self.uri
 
     def _keys(self) -> Iterator[str]:
+        """The keys to read, in key order. A key without a final ``/`` is that object, or,
+        when there is none, the prefix ``key/`` (``run --on-failure s3://B/PREFIX`` writes
+        under it).
+
+        Raises:
+            RunnerError: neither an object nor a prefix holding one.
+        """
         if not self.prefix:
-            yield self.key
+            if self.calls.read("HeadObject", partial(self._exists, self.key)):
+                yield self.key
+                return
+            self.key, self.prefix = self.key + "/", True
+            listed = False
+            for key in self._keys():
+                listed = True
+                yield key
+            if not listed:
+                raise RunnerError(
+                    f"{self.uri}: no such object, and no object under s3://{self.bucket}/{self.key}"
+                )
             return
         token: str | None = None
         while True:
@@ -96,6 +115,15 @@ class S3Source(ReadThrough):
             lambda: self.client.get_object_tagging(Bucket=self.bucket, Key=key, **extra),
         )
         return list(response.get("TagSet") or [])
+
+    def _exists(self, key: str) -> bool:
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=key)
+        except Exception as exc:
+            if error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True
 
     def _get(self, key: str) -> tuple[bytes, str | None]:
         """The object's body and version (``None`` unversioned), read whole: a read cut

@@ -82,7 +82,8 @@ def batch_info(document: Any) -> BatchInfo:
         ValueError: it is not an on-failure record of a DynamoDB stream, saying why.
 
     >>> info = batch_info({"DDBStreamBatchInfo": {
-    ...     "shardId": "shardId-1", "startSequenceNumber": "400000000000000000001",
+    ...     "shardId": "shardId-00000001700000000000-1a2b3c4d",
+    ...     "startSequenceNumber": "400000000000000000001",
     ...     "endSequenceNumber": "400000000000000000009", "batchSize": 3,
     ...     "streamArn": "arn:aws:dynamodb:us-east-1:123456789012:table/scores/stream/x"}})
     >>> info.table, info.batch_size
@@ -103,8 +104,19 @@ def batch_info(document: Any) -> BatchInfo:
     if not arn.startswith("arn:") or ":table/" not in arn or "/stream/" not in arn:
         raise ValueError(f"DDBStreamBatchInfo.streamArn {arn!r} is not a DynamoDB stream ARN")
     start, end = texts["startSequenceNumber"], texts["endSequenceNumber"]
-    if not (start.isdigit() and end.isdigit()) or int(start) > int(end):
+    for key, number in (("startSequenceNumber", start), ("endSequenceNumber", end)):
+        if not (number.isdigit() and number.isascii() and 21 <= len(number) <= 40):
+            raise ValueError(
+                f"DDBStreamBatchInfo.{key} {number[:50]!r} is not a DynamoDB Streams sequence "
+                "number (21 to 40 digits)"
+            )
+    if int(start) > int(end):
         raise ValueError(f"the sequence numbers {start!r}..{end!r} are not a range")
+    if not 28 <= len(texts["shardId"]) <= 65:
+        raise ValueError(
+            f"DDBStreamBatchInfo.shardId {texts['shardId'][:80]!r} is not a DynamoDB Streams "
+            "shard ID (28 to 65 characters)"
+        )
     size = info.get("batchSize")
     if not isinstance(size, int) or isinstance(size, bool) or size < 1:
         raise ValueError(f"DDBStreamBatchInfo.batchSize must be a positive integer, got {size!r}")
@@ -257,7 +269,11 @@ class JsonLinesSource(ReadThrough):
         self.path = path
         self.state_path = state_path
         if not os.path.isfile(path):
-            raise RunnerConfigError("source", f"{path}: no such file (nor an SQS queue URL)")
+            raise RunnerConfigError(
+                "source",
+                f"{path}: no such file (a source is a JSON Lines file, an SQS queue URL or "
+                "ARN, or s3://BUCKET/KEY or s3://BUCKET/PREFIX/)",
+            )
         self.done: dict[str, str] = self._read_state()
 
     def describe(self) -> str:

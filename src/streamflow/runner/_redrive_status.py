@@ -41,6 +41,9 @@ class RedriveSummary:
         failed_invocations: invocations that failed wholly or partly.
         records_lost: records no longer in the stream (``batchSize`` less those found).
         duration: seconds from start to exit.
+        left: on-failure records not read yet when it ended (a file's lines, the objects
+            listed, a queue's visible messages as SQS counts them), ``None`` when unknown:
+            what a redrive that was stopped leaves for the next one.
         unreceived: SQS messages the redrive could not receive (approximate, as SQS counts
             them): hidden by another consumer, or by a redrive that was stopped or killed
             (visible again after their visibility timeout), or delayed. Not lost: run
@@ -70,13 +73,16 @@ class RedriveSummary:
     records_lost: int
     duration: float
     unreceived: int = 0
+    left: int | None = None
 
     @property
     def exit_code(self) -> int:
         """The CLI's exit code: 1 when a batch failed again, was lost (even in part),
-        mismatched or malformed, or messages could not be received, else 0."""
+        mismatched or malformed, messages could not be received, or the redrive was stopped
+        before the end of its source; else 0."""
         troubles = self.batches_failed + self.batches_lost + self.batches_mismatched
-        return 1 if troubles + self.malformed + self.unreceived else 0
+        stopped = self.reason == "stopped"
+        return 1 if troubles + self.malformed + self.unreceived or stopped else 0
 
     def to_dict(self) -> dict[str, Any]:
         """The summary as a JSON-ready dictionary (camelCase keys, plus ``exitCode``)."""
@@ -193,6 +199,9 @@ class RedriveReporter(Reporter):
         )
         if summary.records_lost or summary.batches_lost:
             text += f"; LOST {summary.records_lost:,} records in {summary.batches_lost:,} batches"
+        if summary.reason == "stopped":
+            left = "" if summary.left is None else f"{summary.left:,} "
+            text += f"; stopped before the end: {left}left for the next redrive"
         if summary.unreceived:
             text += (
                 f"; {summary.unreceived:,} messages in flight elsewhere or delayed, not "
