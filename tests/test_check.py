@@ -460,6 +460,7 @@ def test_a_plain_handler_is_checked_against_its_filters() -> None:
     [unknown] = check(handler, template=deployed)
     assert unknown.code == "SF022"
     assert "pass --filter" in unknown.message
+    assert unknown.fix == "pass --filter PATTERN_FILE with the patterns the handler is written for"
 
 
 def test_filters_given_replace_the_routers_own() -> None:
@@ -570,3 +571,15 @@ def test_docs_explain_every_code() -> None:
         title = rule.title[0].upper() + rule.title[1:]
         assert f"**{title}.**" in " ".join(section.split()), code
         assert "**Fix:**" in section, code
+
+
+def test_an_example_record_names_the_keys_that_set_it_apart() -> None:
+    router = Router()
+    router.on(Filter.insert().key("PK", prefix("ORDER#")))(lambda record: None)
+    inserts = {"Filters": [{"Pattern": json.dumps({"eventName": ["INSERT"]})}]}
+    [finding] = check(router, template=template(router, FilterCriteria=inserts))
+    assert finding.code == "SF003"
+    # Not "e.g. an INSERT record", which the router takes when its key starts ORDER#.
+    example = finding.message.split("e.g. ", 1)[1]
+    assert example.startswith("an INSERT record with dynamodb.Keys.PK.S ")
+    assert '"ORDER#' not in example

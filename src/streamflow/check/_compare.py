@@ -53,16 +53,22 @@ def compare(
     settings = mapping.settings
     _settings_refused(mapping, add)
     unknown = mapping.unknowns()
+    fixes = []
+    if unknown:
+        fixes.append(
+            "for the deployment, what each reason says (a template's parameters: "
+            "--parameter NAME=VALUE; or check the deployed mapping with --function-name)"
+        )
     if code.criteria is None:
         unknown.append("the code's filters (a plain handler: pass --filter)")
+        fixes.insert(0, "pass --filter PATTERN_FILE with the patterns the handler is written for")
     if unknown:
         add(
             "SF022",
             "warning",
             "not known from the deployment, so the checks that need it were skipped: "
             + "; ".join(unknown),
-            "pass --parameter NAME=VALUE for template parameters, or check the deployed "
-            "mapping itself with --function-name",
+            "; ".join(fixes),
         )
     types = settings.FunctionResponseTypes
     if isinstance(types, tuple) and _RBIF not in types:
@@ -297,8 +303,9 @@ def _failures(mapping: Deployed, add: Any) -> None:
             "SF014",
             "error",
             f"no DestinationConfig.OnFailure: records Lambda discards ({when}) leave no trace",
-            "DestinationConfig: {OnFailure: {Destination: <SQS queue or SNS topic ARN>}} (CDK: "
-            "on_failure=SqsDlq(queue))",
+            "DestinationConfig: {OnFailure: {Destination: <SQS queue, SNS topic or S3 bucket "
+            "ARN>}} (CDK: on_failure=SqsDlq(queue), SnsDlq(topic) or "
+            "S3OnFailureDestination(bucket); an S3 bucket also keeps the batch's records)",
         )
     if settings.BisectBatchOnFunctionError is False and not unbounded:
         add(

@@ -92,6 +92,15 @@ class Example(Value):
             for path, value in self.chosen
             if path not in ("eventName", "data.eventName")
         ]
+        if not parts and isinstance(change, dict):  # nothing chosen: its keys tell it apart
+            keys = change.get("dynamodb", {}).get("Keys", {})
+            where = "data.dynamodb.Keys" if self.kinesis else "dynamodb.Keys"
+            parts = [
+                f"{where}.{name}.{kind} {_text(value)}"
+                for name, typed in keys.items()
+                if isinstance(typed, dict)
+                for kind, value in typed.items()
+            ]
         article = "an" if str(event)[:1] in "AEIOU" else "a"
         head = f"{article} {event} record"
         if self.kinesis:
