@@ -43,6 +43,7 @@ __all__ = [
     "mapping_uuid",
     "ordered_uuid",
     "parse_destination",
+    "queue_url",
     "s3_key",
 ]
 
@@ -156,6 +157,17 @@ def _bucket(name: str, value: str) -> str:
     if not _BUCKET.fullmatch(name):
         raise ValueError(f"{value}: {name!r} is not an S3 bucket name")
     return name
+
+
+def queue_url(client: Any, queue: Destination) -> str:
+    """The URL of an SQS queue given by ARN (``GetQueueUrl``, with the ARN's account as
+    the queue's owner).
+
+    Raises:
+        Exception: the AWS error (no such queue, access denied...).
+    """
+    response = client.get_queue_url(QueueName=queue.name, QueueOwnerAWSAccountId=queue.account)
+    return str(response["QueueUrl"])
 
 
 def handler_name(handler: Any) -> str:
@@ -348,14 +360,9 @@ class OnFailureDestination:
                 )
             if destination.kind == "sqs" and not self._queue_url:
                 client = self.client
-                response = self._calling(
-                    call,
-                    "GetQueueUrl",
-                    lambda: client.get_queue_url(
-                        QueueName=destination.name, QueueOwnerAWSAccountId=destination.account
-                    ),
+                self._queue_url = self._calling(
+                    call, "GetQueueUrl", lambda: queue_url(client, destination)
                 )
-                self._queue_url = str(response["QueueUrl"])
             else:
                 self._check_exists(call)
             self._opened = True

@@ -191,8 +191,8 @@ def redrive(
     if where.kind == "file":
         feed = JsonLinesSource(config.source, config.state_path)
     other = where.kind if where.kind != "file" else None
-    other_client = sqs_client if other == "sqs" else s3_client if other == "s3" else None
-    if streams_client is None or (other is not None and other_client is None):
+    clients: dict[str, Any] = {"sqs": sqs_client, "s3": s3_client}
+    if streams_client is None or (other is not None and clients[other] is None):
         from streamflow.runner._aws import make_clients
 
         made = make_clients(
@@ -202,7 +202,8 @@ def redrive(
             services=("dynamodbstreams", other) if other else ("dynamodbstreams",),
         )
         streams_client = streams_client or made[0]
-        other_client = other_client or (made[1] if other else None)
+        if other is not None:
+            clients[other] = clients[other] or made[1]
     reporter = RedriveReporter(quiet=config.quiet, json_log=config.json_log)
     stop_event = stop_event or threading.Event()
     calls = SourceCalls(
@@ -215,13 +216,11 @@ def redrive(
         warn=reporter.warning,
     )
     if where.kind == "sqs":
-        queue_url = where.queue_url or _queue_url(other_client, where, calls)
-        feed = SqsSource(
-            other_client, queue_url, visibility_timeout=config.visibility_timeout, calls=calls
-        )
+        timeout = config.visibility_timeout
+        feed = SqsSource(clients["sqs"], config.source, visibility_timeout=timeout, calls=calls)
     elif where.kind == "s3":
         uri = config.source if is_s3_uri(config.source) else f"s3://{where.name}/"
-        feed = S3Source(other_client, uri, calls=calls)
+        feed = S3Source(clients["s3"], uri, calls=calls)
     assert feed is not None
     driver = Redrive(
         handler=function,
@@ -234,9 +233,9 @@ def redrive(
         on_failure=OnFailureDestination.of(
             config,
             handler=function,
-            sqs_client=sqs_client or (other_client if other == "sqs" else None),
+            sqs_client=clients["sqs"],
             sns_client=sns_client,
-            s3_client=s3_client or (other_client if other == "s3" else None),
+            s3_client=clients["s3"],
         ),
     )
     with _signals(driver, enabled=handle_signals):
@@ -264,27 +263,6 @@ def _source_of(source: str) -> Destination:
     if where.kind == "file" and os.path.isdir(source):
         raise RunnerConfigError("source", f"{source} is a directory, not a JSON Lines file")
     return where
-
-
-def _queue_url(client: Any, where: Destination, calls: SourceCalls) -> str:
-    """The URL of a queue given by ARN.
-
-    Raises:
-        RunnerError: no such queue, or the call was refused.
-    """
-    try:
-        response = calls.read(
-            "GetQueueUrl",
-            lambda: client.get_queue_url(
-                QueueName=where.name, QueueOwnerAWSAccountId=where.account
-            ),
-        )
-    except Exception as exc:
-        code = error_code(exc)
-        if code is None and not _is_botocore_error(exc):
-            raise
-        raise RunnerError(f"{where.value}: {exc}", code=code) from exc
-    return str(response["QueueUrl"])
 
 
 class Redrive:

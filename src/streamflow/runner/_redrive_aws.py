@@ -23,7 +23,8 @@ from functools import partial
 from typing import Any, TypeVar
 
 from streamflow.runner._aws import AnySet, Backoff, is_transient, retrying
-from streamflow.runner._redrive_source import Item, _item
+from streamflow.runner._destination import parse_destination, queue_url
+from streamflow.runner._redrive_source import Item, _item, is_queue_url
 
 __all__ = ["SourceCalls", "SqsSource", "direct_calls"]
 
@@ -144,7 +145,7 @@ class SqsSource:
 
     Args:
         client: a boto3 SQS client.
-        queue_url: the queue.
+        queue: the queue's URL, or its ARN (resolved with GetQueueUrl when first read).
         visibility_timeout: seconds a received message stays hidden, renewed while its
             batch is redriven.
         calls: how AWS calls are made (default: transient errors waited out silently).
@@ -153,13 +154,14 @@ class SqsSource:
     def __init__(
         self,
         client: Any,
-        queue_url: str,
+        queue: str,
         *,
         visibility_timeout: int,
         calls: SourceCalls | None = None,
     ) -> None:
         self.client = client
-        self.queue_url = queue_url
+        self.queue = queue
+        self.queue_url = queue if is_queue_url(queue) else ""
         self.visibility_timeout = visibility_timeout
         self.calls = calls or direct_calls()
         self.seen: set[str] = set()
@@ -171,7 +173,7 @@ class SqsSource:
         self._received_since = 0
 
     def describe(self) -> str:
-        return self.queue_url
+        return self.queue
 
     def items(self) -> Iterator[Item]:
         """Each message of the queue once, received one at a time (so that none waits
@@ -183,6 +185,9 @@ class SqsSource:
             Stopped: a stop was requested while a throttled call was waited out.
             Exception: an AWS error that is not transient (no such queue, access denied).
         """
+        if not self.queue_url:
+            arn = parse_destination(self.queue)
+            self.queue_url = self.calls.read("GetQueueUrl", partial(queue_url, self.client, arn))
         while True:
             response = self.calls.read(
                 "ReceiveMessage",
