@@ -78,60 +78,51 @@ class Suffix(_Affix):
     operator = "suffix"
 
 
-class EqualsIgnoreCase(Value):
+class _OneOperand(Value):
+    """A rule whose pattern element is ``{operator: operand}`` and whose ``repr`` is the
+    factory named after the operator, called with the operand (its one field)."""
+
+    __slots__ = ()
+    operator = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """The pattern element for this rule."""
+        return {self.operator: self._values()[0]}
+
+    def __repr__(self) -> str:
+        return f"{self.operator.replace('-', '_')}({self._values()[0]!r})"
+
+
+class EqualsIgnoreCase(_OneOperand):
     """Matches strings equal to ``value`` ignoring case (per character, simple mapping)."""
 
     __slots__ = ("value",)
+    operator = "equals-ignore-case"
     value: str
 
-    def to_json(self) -> dict[str, Any]:
-        """The pattern element for this rule."""
-        return {"equals-ignore-case": self.value}
 
-    def __repr__(self) -> str:
-        return f"equals_ignore_case({self.value!r})"
-
-
-class Wildcard(Value):
+class Wildcard(_OneOperand):
     """Matches strings against ``pattern``, where ``*`` stands for any run of characters."""
 
     __slots__ = ("pattern",)
+    operator = "wildcard"
     pattern: str
 
-    def to_json(self) -> dict[str, Any]:
-        """The pattern element for this rule."""
-        return {"wildcard": self.pattern}
 
-    def __repr__(self) -> str:
-        return f"wildcard({self.pattern!r})"
-
-
-class Cidr(Value):
+class Cidr(_OneOperand):
     """Matches strings that are IPv4/IPv6 addresses inside ``block``."""
 
     __slots__ = ("block",)
+    operator = "cidr"
     block: str
 
-    def to_json(self) -> dict[str, Any]:
-        """The pattern element for this rule."""
-        return {"cidr": self.block}
 
-    def __repr__(self) -> str:
-        return f"cidr({self.block!r})"
-
-
-class Exists(Value):
+class Exists(_OneOperand):
     """``present=True``: a value (null counts) is there; ``False``: no value is there."""
 
     __slots__ = ("present",)
+    operator = "exists"
     present: bool
-
-    def to_json(self) -> dict[str, Any]:
-        """The pattern element for this rule."""
-        return {"exists": self.present}
-
-    def __repr__(self) -> str:
-        return f"exists({self.present!r})"
 
 
 class Numeric(Value):
