@@ -72,7 +72,7 @@ class S3Source(ReadThrough):
     def describe(self) -> str:
         return self.uri
 
-    def _keys(self) -> Iterator[str]:
+    def _keys(self) -> list[str]:
         """The keys to read, in key order. A key without a final ``/`` is that object, or,
         when there is none, the prefix ``key/`` (``run --on-failure s3://B/PREFIX`` writes
         under it).
@@ -80,33 +80,35 @@ class S3Source(ReadThrough):
         Raises:
             RunnerError: neither an object nor a prefix holding one.
         """
-        if not self.prefix:
-            if self.calls.read("HeadObject", partial(self._exists, self.key)):
-                yield self.key
-                return
-            self.key, self.prefix = self.key + "/", True
-            listed = False
-            for key in self._keys():
-                listed = True
-                yield key
-            if not listed:
-                raise RunnerError(
-                    f"{self.uri}: no such object, and no object under s3://{self.bucket}/{self.key}"
-                )
-            return
+        if self.prefix:
+            return self._listed(self.key)
+        if self.calls.read("HeadObject", partial(self._exists, self.key)):
+            return [self.key]
+        listed = self._listed(self.key + "/")
+        if not listed:
+            raise RunnerError(
+                f"{self.uri}: no such object, and no object under s3://{self.bucket}/{self.key}/"
+            )
+        return listed
+
+    def _listed(self, prefix: str) -> list[str]:
+        """Every object's key under ``prefix``, in key order (every page)."""
+        keys: list[str] = []
         token: str | None = None
         while True:
             extra = {"ContinuationToken": token} if token else {}
             page = self.calls.read(
                 "ListObjectsV2",
-                partial(self.client.list_objects_v2, Bucket=self.bucket, Prefix=self.key, **extra),
+                partial(self.client.list_objects_v2, Bucket=self.bucket, Prefix=prefix, **extra),
             )
-            for entry in page.get("Contents") or []:
-                if not entry["Key"].endswith("/"):  # a console "folder"
-                    yield entry["Key"]
+            keys += [
+                entry["Key"]
+                for entry in page.get("Contents") or []
+                if not entry["Key"].endswith("/")  # a console "folder"
+            ]
             token = page.get("NextContinuationToken") if page.get("IsTruncated") else None
             if not token:
-                return
+                return keys
 
     def _tags(self, key: str, version: str | None) -> list[dict[str, str]]:
         extra = {"VersionId": version} if version else {}
@@ -142,7 +144,7 @@ class S3Source(ReadThrough):
             Exception: an AWS error that is not transient (no such bucket or key, access
                 denied).
         """
-        keys = list(self._keys())
+        keys = self._keys()
         self.left = len(keys)
         for _, group in itertools.groupby(keys, key=_same_second):
             read = []
