@@ -25,11 +25,11 @@ import calendar
 import os
 import threading
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from streamflow.errors import RunnerConfigError, RunnerError
-from streamflow.runner._aws import AnySet, Stopped, error_code
+from streamflow.runner._aws import AnySet, Backoff, Stopped, error_code, retrying
 from streamflow.runner._batcher import Entry
 from streamflow.runner._checkpoint import CheckpointStore
 from streamflow.runner._destination import Destination, OnFailureDestination, parse_destination
@@ -58,6 +58,8 @@ if TYPE_CHECKING:
     from streamflow.runner._invoke import LambdaHandler
 
 __all__ = ["Redrive", "redrive"]
+
+T = TypeVar("T")
 
 _BATCH_COUNTS = (
     "batches",
@@ -332,7 +334,10 @@ class Redrive:
         items = self.source.items()
         try:
             if not config.dry_run:  # a mistyped --on-failure stops it before anything is read
-                self.on_failure.open(lambda operation, call: call())
+                try:
+                    self.on_failure.open(self._retried)
+                except Stopped:  # a stop request while its errors were waited out
+                    self.stopping.set()
             while True:
                 if stop.is_set():
                     reason = "stopped"
@@ -476,22 +481,40 @@ class Redrive:
 
     def _stream_missing(self, shared: Shared) -> str | None:
         """Why the stream cannot be read at all (no such stream here), or ``None``."""
-        from streamflow.runner._aws import Backoff, retrying
-
-        config = shared.config
         try:
-            retrying(
+            self._retried(
+                "DescribeStream",
                 lambda: self.streams.describe_stream(StreamArn=shared.stream_arn, Limit=1),
-                stop=AnySet(self.stop_event, self.stopping),
-                backoff=Backoff(config.throttle_base, config.throttle_cap),
-                on_retry=shared.on_retry("DescribeStream", None),
-                attempts=6,
             )
         except Exception as exc:
             if error_code(exc) == "ResourceNotFoundException":
                 return "no such stream at this endpoint, Region and account"
             raise _as_runner_error(exc) from exc
         return None
+
+    def _retried(self, operation: str, call: Callable[[], T]) -> T:
+        """A call made outside a batch's delivery (finding a stream, the ``--on-failure``
+        destination): transient errors waited out for six tries, each counted and reported.
+
+        Raises:
+            Stopped: a stop was requested while waiting.
+            Exception: an error that is not transient, or the last transient one.
+        """
+
+        def report(exc: BaseException, delay: float) -> None:
+            self.stats.add(throttled=1)
+            self.reporter.retrying_call(
+                operation=operation, code=error_code(exc), delay=delay, shard_id=None
+            )
+
+        config = self.config
+        return retrying(
+            call,
+            stop=AnySet(self.stop_event, self.stopping),
+            backoff=Backoff(config.throttle_base, config.throttle_cap),
+            on_retry=report,
+            attempts=6,
+        )
 
 
 def _payload_found(
